@@ -1,0 +1,69 @@
+// The kernel interface every backend implements. Arrays are row-major; every
+// array argument comes with an element offset so callers pass views of one arena
+// without allocating subarrays in the time loop.
+//
+// Naming: outputs first, then inputs, then sizes (llm.c). B = batch rows, H = hidden.
+
+import type { Arr } from '../core/params.js';
+
+export interface Backend {
+  readonly name: string;
+
+  /** C = alpha * op(A) * op(B) + beta * C, with op(A) (M,K), op(B) (K,N), C (M,N). */
+  gemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    A: Arr, aOff: number, lda: number,
+    B: Arr, bOff: number, ldb: number,
+    beta: number, C: Arr, cOff: number, ldc: number,
+  ): void;
+
+  /** Y[r, :] = bias for r < rows (Y is (rows, n) at yOff). */
+  fillRows(Y: Arr, yOff: number, bias: Arr, rows: number, n: number): void;
+
+  /** db[j] += sum_r dY[r, j]. */
+  sumRows(db: Arr, dY: Arr, dyOff: number, rows: number, n: number): void;
+
+  /**
+   * LSTM step, gates (B, 4H) in PyTorch order i, f, g, o holding pre-activations
+   * (input and recurrent parts and both biases). Overwrites them with activations,
+   * writes c (B,H), tc = tanh(c) (B,H) and h (B,H).
+   */
+  lstmStepForward(gates: Arr, gOff: number, c: Arr, cOff: number, tc: Arr, tcOff: number, h: Arr, hOff: number,
+    cPrev: Arr, cpOff: number, B: number, H: number): void;
+
+  /**
+   * LSTM step backward. dh, dc (B,H) hold the gradient w.r.t. this step's h and c;
+   * writes dgates (B,4H) w.r.t. pre-activations and replaces dc with the gradient w.r.t. c_{t-1}.
+   */
+  lstmStepBackward(dgates: Arr, dgOff: number, dc: Arr, dh: Arr,
+    gates: Arr, gOff: number, tc: Arr, tcOff: number, cPrev: Arr, cpOff: number, B: number, H: number): void;
+
+  /**
+   * GRU step (PyTorch: r, z, n; r multiplies W_hn h + b_hn). gx (B,3H) = W_ih x + b_ih,
+   * gh (B,3H) = W_hh h + b_hh. Overwrites gx with activations r, z, n; writes h (B,H).
+   */
+  gruStepForward(gx: Arr, gxOff: number, gh: Arr, ghOff: number, h: Arr, hOff: number,
+    hPrev: Arr, hpOff: number, B: number, H: number): void;
+
+  /**
+   * GRU step backward. dh (B,H) is the gradient w.r.t. h_t; writes dgx, dgh (B,3H) w.r.t.
+   * the two pre-activation sums and replaces dh with the direct part z * dh of dL/dh_{t-1}.
+   */
+  gruStepBackward(dgx: Arr, dgxOff: number, dgh: Arr, dghOff: number, dh: Arr,
+    act: Arr, aOff: number, gh: Arr, ghOff: number, hPrev: Arr, hpOff: number, B: number, H: number): void;
+
+  /** Elman step: h = f(pre) for f = tanh or relu, pre (B,H). */
+  rnnStepForward(relu: boolean, h: Arr, hOff: number, pre: Arr, pOff: number, n: number): void;
+
+  /** dpre = dh * f'(.), from the output h. */
+  rnnStepBackward(relu: boolean, dpre: Arr, dpOff: number, dh: Arr, h: Arr, hOff: number, n: number): void;
+
+  /**
+   * Softmax cross-entropy over N rows of V logits. Writes probabilities into probs,
+   * returns the summed loss (nats). Rows whose target is negative are skipped.
+   */
+  softmaxXent(probs: Arr, logits: Arr, targets: Int32Array, N: number, V: number): number;
+
+  /** dlogits = (probs - onehot(target)) * scale; rows with a negative target get 0. */
+  softmaxXentBackward(dlogits: Arr, probs: Arr, targets: Int32Array, N: number, V: number, scale: number): void;
+}

@@ -1,0 +1,17 @@
+// Inverted dropout (PyTorch semantics): keep with probability 1 - p and scale by
+// 1 / (1 - p), so evaluation needs no rescaling. The mask holds 0 or 1 / (1 - p).
+import type { Arr } from '../core/params.js';
+import type { Rng } from '../core/rng.js';
+
+export function dropoutForward(out: Arr, mask: Arr, x: Arr, xOff: number, n: number, p: number, rng: Rng): void {
+  const scale = 1 / (1 - p);
+  for (let k = 0; k < n; k++) {
+    const m = rng.uniform() < p ? 0 : scale;
+    mask[k] = m;
+    out[k] = x[xOff + k] * m;
+  }
+}
+
+export function dropoutBackward(dx: Arr, dout: Arr, mask: Arr, n: number): void {
+  for (let k = 0; k < n; k++) dx[k] = dout[k] * mask[k];
+}
