@@ -1,0 +1,35 @@
+// rnnkit public API. Everything here runs in browsers too, except loading from and
+// saving to a file path (Node), which is imported only when used.
+export { LanguageModel, type EvalStats } from './models/language-model.js';
+export { CharLM, type CharLMConfig, type RecurrentState, charLMParamSpecs } from './models/char-lm.js';
+export type { SampleOptions } from './models/sample.js';
+export { Vocab } from './data/vocab.js';
+export { Rng } from './core/rng.js';
+export { UserError } from './core/errors.js';
+export { Trainer, DEFAULT_TRAIN, NonFiniteError, type TrainConfig, type StepResult } from './train/trainer.js';
+export { runTraining, type RunOptions, type RunHooks, type EvalReport } from './train/run.js';
+export { Optimizer, OPTIMIZERS, type OptimizerName } from './train/optim.js';
+export { sequenceLoss, streamLoss } from './train/evaluate.js';
+export { splitText, trainLanguageModel, type TrainTextOptions } from './train/train-text.js';
+export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './io/safetensors.js';
+export { encodeCheckpoint, decodeCheckpoint, FORMAT } from './io/checkpoint.js';
+export { getBackend, setBackend, availableBackends } from './backend/registry.js';
+export type { Backend } from './backend/backend.js';
+
+import { LanguageModel } from './models/language-model.js';
+
+/** Loads a checkpoint from a file path (Node) or from its bytes (anywhere). */
+export async function loadModel(source: string | Uint8Array | ArrayBuffer): Promise<LanguageModel> {
+  if (typeof source === 'string') {
+    const { readCheckpointFile } = await import('./node/checkpoint-file.js');
+    const { model, vocab } = await readCheckpointFile(source);
+    return new LanguageModel(model, vocab);
+  }
+  return LanguageModel.fromBytes(source instanceof Uint8Array ? source : new Uint8Array(source));
+}
+
+/** Writes a model checkpoint atomically (Node). */
+export async function saveModel(model: LanguageModel, path: string): Promise<void> {
+  const { writeCheckpointFile } = await import('./node/checkpoint-file.js');
+  await writeCheckpointFile(path, model.toBytes());
+}

@@ -1,0 +1,15 @@
+// Checkpoint files on disk (Node only): atomic writes, one-line errors naming the file.
+import { readBinaryFile, writeFileAtomic } from './files.js';
+import { decodeCheckpoint, type DecodedCheckpoint } from '../io/checkpoint.js';
+import { UserError } from '../core/errors.js';
+
+export async function readCheckpointFile(path: string): Promise<DecodedCheckpoint> {
+  const bytes = await readBinaryFile(path);
+  if (bytes.length === 0) throw new UserError(`${path}: file is empty, not a checkpoint`);
+  return decodeCheckpoint(bytes, path);
+}
+
+/** temp file + fsync + rename: a crash never leaves a half-written checkpoint behind. */
+export async function writeCheckpointFile(path: string, bytes: Uint8Array): Promise<void> {
+  await writeFileAtomic(path, bytes);
+}
