@@ -10,7 +10,8 @@ export function parse(command: string, args: string[], options: Options): { valu
   try {
     return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
-    const msg = (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '');
+    // one line, but keep all of it: `--lr -1` gets node's hint to write --lr=-1
+    const msg = (e as Error).message.replace(/\s*\n\s*/g, ' ').replace(/\. To specify a positional argument.*$/, '');
     throw new UserError(`${command}: ${msg} (see rnnkit ${command} --help)`);
   }
 }

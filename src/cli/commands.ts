@@ -59,7 +59,11 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     if (closed) break;
     buf += ch;
     // stream as it comes, without a syscall per character
-    if (buf.length >= 64 || ch === '\n') { out.write(buf); buf = ''; }
+    if (buf.length >= 64 || ch === '\n') {
+      out.write(buf); buf = '';
+      // a write error (EPIPE) is only reported on a later tick: yield so it can set closed
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
   if (!closed) out.write(buf.endsWith('\n') ? buf : buf + '\n');
   return 0;

@@ -146,7 +146,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   const { val } = splitText(ids);
   const steps = v['steps'] !== undefined ? num(v, 'steps', 0, { int: true, min: 1 })
-    : Math.round(num(v, 'epochs', 10, { min: 0, minExclusive: true }) * trainer.batches.chunksPerEpoch);
+    : Math.max(1, Math.round(num(v, 'epochs', 10, { min: 0, minExclusive: true }) * trainer.batches.chunksPerEpoch));
   if (resume && trainer.step >= steps) throw new UserError(`${resume}: already at step ${trainer.step}; pass a larger --steps or --epochs to continue`);
 
   const progress = new Progress();
@@ -204,7 +204,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     });
     if (reason === 'stopped') {
       await save(latest);
-      say(`interrupted at step ${trainer.step}; saved ${latest}\nresume with: rnnkit train ${file} --resume ${latest}`);
+      say(`interrupted at step ${trainer.step}; saved ${latest}\nresume with: rnnkit train ${file} --resume ${latest}${v['out'] !== undefined ? ` --out ${outDir}` : ''}`);
       return 130;
     }
     const bestVal = Number.isFinite(trainer.bestVal) ? `, best val loss ${trainer.bestVal.toFixed(4)} nats (${(trainer.bestVal / Math.LN2).toFixed(3)} bpc)` : '';
