@@ -259,7 +259,7 @@ test('Ctrl-C stops after the current step, saves latest and exits 130', async ()
   assert.equal(r.code, 130, r.stderr);
   const out = r.stdout + r.stderr;
   assert.match(out, /stopping after this step/);
-  const m = /interrupted at step (\d+); saved (\S+)\nresume with: rnnkit train t\.txt --resume (\S+) --out sigint\n/.exec(out);
+  const m = /interrupted at step (\d+); saved (\S+)\nresume with: rnnkit train t\.txt --resume (\S+)\n/.exec(out);
   assert.ok(m, out.slice(-500));
   const step = Number(m[1]);
   assert.ok(step >= 3, `step ${step}`);
@@ -267,8 +267,8 @@ test('Ctrl-C stops after the current step, saves latest and exits 130', async ()
   const latest = join(dir, 'sigint', 'latest.safetensors');
   assert.equal(trainMeta(latest).trainer.step, step);
   assert.ok(!existsSync(join(dir, 'sigint', 'best.safetensors')), 'no evaluation happened, so no best');
-  // the interrupted run resumes with the command it printed
-  const again = await run(['train', 't.txt', '--resume', m[3]!, '--out', 'sigint', '--steps', String(step + 2), '--quiet']);
+  // the interrupted run resumes with the command it printed, writing next to its checkpoint
+  const again = await run(['train', 't.txt', '--resume', m[3]!, '--steps', String(step + 2), '--quiet']);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(trainMeta(latest).trainer.step, step + 2);
 });

@@ -9,6 +9,9 @@ import type { Arr } from '../core/params.js';
 export interface Backend {
   readonly name: string;
 
+  /** A zeroed float32 array the kernels can work on (a backend may place it in its own memory). */
+  alloc(n: number): Float32Array;
+
   /** C = alpha * op(A) * op(B) + beta * C, with op(A) (M,K), op(B) (K,N), C (M,N). */
   gemm(
     transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,

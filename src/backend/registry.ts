@@ -1,5 +1,6 @@
 // Backend selection. Layers call getBackend(); the CLI and API pick one by name.
 import type { Backend } from './backend.js';
+import type { Arr, DType } from '../core/params.js';
 import { refBackend } from './ref/index.js';
 
 const backends = new Map<string, Backend>([['ref', refBackend]]);
@@ -7,6 +8,15 @@ let current: Backend = refBackend;
 
 export function getBackend(): Backend {
   return current;
+}
+
+/**
+ * Arrays for parameters and activations: float32 from the current backend, or float64
+ * (reference backend only, for gradient checks). Models allocate everything through
+ * this, once, so a backend with its own memory sees every array it computes on.
+ */
+export function allocArray(n: number, dtype: DType = 'float32'): Arr {
+  return dtype === 'float64' ? new Float64Array(n) : current.alloc(n);
 }
 
 export function availableBackends(): string[] {

@@ -54,10 +54,11 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   let closed = false;
   out.on('error', () => { closed = true; }); // e.g. piped into head
   if (prime) out.write(prime);
-  let buf = '';
+  let buf = '', last = prime ? prime.slice(-1) : '';
   for (const ch of lm.generate(prime === undefined ? opts : { ...opts, prime })) {
     if (closed) break;
     buf += ch;
+    last = ch;
     // stream as it comes, without a syscall per character
     if (buf.length >= 64 || ch === '\n') {
       out.write(buf); buf = '';
@@ -65,7 +66,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
-  if (!closed) out.write(buf.endsWith('\n') ? buf : buf + '\n');
+  if (!closed) out.write(last === '\n' ? buf : buf + '\n');
   return 0;
 }
 

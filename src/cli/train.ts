@@ -1,6 +1,6 @@
 // rnnkit train <text-file>: char-rnn style training with validation, samples,
 // best/latest checkpoints, exact resume, and a clean stop on Ctrl-C.
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parse, num, oneOf, positionals, type Options } from './args.js';
 import { Progress, formatDuration } from './progress.js';
 import { UserError } from '../core/errors.js';
@@ -50,6 +50,7 @@ Run:
   --out DIR            checkpoint directory: DIR/latest.safetensors and
                        DIR/best.safetensors (lowest validation loss) (checkpoints)
   --resume CKPT        continue the run saved in CKPT exactly where it stopped
+                       (checkpoints go to CKPT's directory unless --out is given)
   --seed S             same seed and options give the same run   (1)
   --preset NAME        demo: a small LSTM trained for two minutes
   --quiet              print nothing but errors
@@ -94,7 +95,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (fixed.length) throw new UserError(`--${fixed[0]} cannot be changed when resuming: model and optimizer options come from the checkpoint`);
   }
   const quiet = !!v['quiet'];
-  const outDir = (v['out'] as string | undefined) ?? 'checkpoints';
+  // a resumed run keeps writing next to the checkpoint it came from
+  const outDir = (v['out'] as string | undefined) ?? (resume ? dirname(resume) : 'checkpoints');
   const evalEvery = num(v, 'eval-every', 250, { int: true, min: 1 });
   const sampleLength = num(v, 'sample-length', 200, { int: true, min: 0 });
   const logEvery = num(v, 'log-every', 50, { int: true, min: 1 });
@@ -204,7 +206,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     });
     if (reason === 'stopped') {
       await save(latest);
-      say(`interrupted at step ${trainer.step}; saved ${latest}\nresume with: rnnkit train ${file} --resume ${latest}${v['out'] !== undefined ? ` --out ${outDir}` : ''}`);
+      say(`interrupted at step ${trainer.step}; saved ${latest}\nresume with: rnnkit train ${file} --resume ${latest}`);
       return 130;
     }
     const bestVal = Number.isFinite(trainer.bestVal) ? `, best val loss ${trainer.bestVal.toFixed(4)} nats (${(trainer.bestVal / Math.LN2).toFixed(3)} bpc)` : '';

@@ -2,6 +2,8 @@
 // optimizer moments use the same layout, so updates, clipping and checkpoints are
 // single loops over one array.
 
+import { allocArray } from '../backend/registry.js';
+
 export type Arr = Float32Array | Float64Array;
 export type DType = 'float32' | 'float64';
 
@@ -26,7 +28,7 @@ export class ParamSet {
   constructor(specs: ParamSpec[], dtype: DType = 'float32') {
     let total = 0;
     for (const s of specs) total += s.shape.reduce((a, b) => a * b, 1);
-    this.data = dtype === 'float64' ? new Float64Array(total) : new Float32Array(total);
+    this.data = allocArray(total, dtype);
     let offset = 0;
     for (const s of specs) {
       const size = s.shape.reduce((a, b) => a * b, 1);

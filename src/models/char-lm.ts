@@ -7,7 +7,7 @@
 
 import { ParamSet, type Arr, type DType, type ParamSpec } from '../core/params.js';
 import { Rng } from '../core/rng.js';
-import { getBackend } from '../backend/registry.js';
+import { allocArray, getBackend } from '../backend/registry.js';
 import { embeddingForward, embeddingBackward } from '../nn/embedding.js';
 import { linearForward, linearBackward } from '../nn/linear.js';
 import { dropoutForward, dropoutBackward } from '../nn/dropout.js';
@@ -128,8 +128,8 @@ export class CharLM {
 
   newState(B: number): RecurrentState {
     const { num_layers: L, hidden_size: H, cell } = this.config;
-    const F = this.dtype === 'float64' ? Float64Array : Float32Array;
-    return { B, h: new F(L * B * H), c: new F(cell === 'lstm' ? L * B * H : 0) };
+    const F = (n: number) => allocArray(n, this.dtype);
+    return { B, h: F(L * B * H), c: F(cell === 'lstm' ? L * B * H : 0) };
   }
 
   /**
@@ -230,14 +230,14 @@ export class CharLM {
     let ws = this.workspaces.get(key);
     if (ws) return ws;
     const { vocab_size: V, embedding_size: E, hidden_size: H, num_layers: L, cell } = this.config;
-    const F = this.dtype === 'float64' ? Float64Array : Float32Array, N = T * B;
+    const F = (n: number) => allocArray(n, this.dtype), N = T * B;
     const layers: RecurrentCache[] = [];
     for (let l = 0; l < L; l++) layers.push(createRecurrentCache(cell, T, B, l === 0 ? E : H, H, this.dtype));
-    const perLayer = (n: number) => Array.from({ length: n }, () => new F(N * H));
+    const perLayer = (n: number) => Array.from({ length: n }, () => F(N * H));
     ws = {
-      T, B, ids: new Int32Array(N), targets: new Int32Array(N), x0: new F(N * E), dx0: new F(N * E), layers,
+      T, B, ids: new Int32Array(N), targets: new Int32Array(N), x0: F(N * E), dx0: F(N * E), layers,
       drop: this.config.dropout > 0 ? perLayer(L - 1) : [], masks: this.config.dropout > 0 ? perLayer(L - 1) : [],
-      dys: perLayer(L), logits: new F(N * V), probs: new F(N * V), dlogits: new F(N * V), dropped: false, count: 0,
+      dys: perLayer(L), logits: F(N * V), probs: F(N * V), dlogits: F(N * V), dropped: false, count: 0,
     };
     // a few shapes are in use at a time (train chunk, eval chunk, sampling step)
     if (this.workspaces.size >= 4) this.workspaces.delete(this.workspaces.keys().next().value!);

@@ -7,7 +7,7 @@
 // each after the backward sweep.
 
 import type { Arr, DType } from '../core/params.js';
-import { getBackend } from '../backend/registry.js';
+import { allocArray, getBackend } from '../backend/registry.js';
 
 export type CellType = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru';
 export const CELL_TYPES: readonly CellType[] = ['rnn_tanh', 'rnn_relu', 'lstm', 'gru'];
@@ -39,20 +39,20 @@ export interface RecurrentCache {
 }
 
 export function createRecurrentCache(cell: CellType, T: number, B: number, D: number, H: number, dtype: DType): RecurrentCache {
-  const F = dtype === 'float64' ? Float64Array : Float32Array;
+  const F = (n: number) => allocArray(n, dtype);
   const G = GATES[cell], lstm = cell === 'lstm', gru = cell === 'gru';
   return {
-    cell, T, B, D, H, x: new F(0), xOff: 0,
-    hs: new F((T + 1) * B * H),
-    g: new F(T * B * G * H),
-    cs: new F(lstm ? (T + 1) * B * H : 0),
-    tc: new F(lstm ? T * B * H : 0),
-    gh: new F(gru ? T * B * 3 * H : 0),
-    dg: new F(T * B * G * H),
-    dgh: new F(gru ? T * B * 3 * H : 0),
-    dh: new F(B * H),
-    dc: new F(B * H),
-    bias: new F(G * H),
+    cell, T, B, D, H, x: F(0), xOff: 0,
+    hs: F((T + 1) * B * H),
+    g: F(T * B * G * H),
+    cs: F(lstm ? (T + 1) * B * H : 0),
+    tc: F(lstm ? T * B * H : 0),
+    gh: F(gru ? T * B * 3 * H : 0),
+    dg: F(T * B * G * H),
+    dgh: F(gru ? T * B * 3 * H : 0),
+    dh: F(B * H),
+    dc: F(B * H),
+    bias: F(G * H),
   };
 }
 

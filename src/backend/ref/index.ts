@@ -7,6 +7,7 @@ import * as cells from './cells.js';
 
 export const refBackend: Backend = {
   name: 'ref',
+  alloc: (n: number) => new Float32Array(n),
   gemm,
   fillRows(Y: Arr, yOff: number, bias: Arr, rows: number, n: number) {
     for (let r = 0; r < rows; r++) Y.set(bias, yOff + r * n);
