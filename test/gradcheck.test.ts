@@ -6,10 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CharLM } from '../src/models/char-lm.js';
 import { Rng } from '../src/core/rng.js';
-import { CELL_TYPES, createRecurrentCache, type CellType, type RecurrentParams } from '../src/nn/recurrent.js';
-import { lstmForward, lstmBackward } from '../src/nn/lstm.js';
-import { gruForward, gruBackward } from '../src/nn/gru.js';
-import { rnnForward, rnnBackward } from '../src/nn/rnn.js';
+import { CELL_TYPES, createRecurrentCache, recurrentForward, recurrentBackward, type CellType, type RecurrentParams } from '../src/nn/recurrent.js';
 import { linearForward, linearBackward } from '../src/nn/linear.js';
 import { embeddingForward, embeddingBackward } from '../src/nn/embedding.js';
 import { dropoutForward, dropoutBackward } from '../src/nn/dropout.js';
@@ -276,9 +273,7 @@ test('gradcheck recurrent layers alone, with upstream gradients on every output 
     const R = randn(rng, T * BH, 1), Rh = randn(rng, BH, 1), Rc = randn(rng, BH, 1);
     const c = createRecurrentCache(cell, T, B, D, H, 'float64');
     const run = () => {
-      if (cell === 'lstm') lstmForward(c, p, x, 0, h0, 0, c0, 0);
-      else if (cell === 'gru') gruForward(c, p, x, 0, h0, 0);
-      else rnnForward(c, p, x, 0, h0, 0);
+      recurrentForward(c, p, x, 0, h0, 0, c0, 0);
       let s = dot(c.hs, R, BH) + dot(c.hs, Rh, T * BH);
       if (cell === 'lstm') s += dot(c.cs, Rc, T * BH);
       return s;
@@ -290,9 +285,7 @@ test('gradcheck recurrent layers alone, with upstream gradients on every output 
     const dx = new Float64Array(T * B * D);
     c.dh.set(Rh); c.dc.fill(0);
     if (cell === 'lstm') c.dc.set(Rc);
-    if (cell === 'lstm') lstmBackward(dp, dx, 0, R, 0, c, p);
-    else if (cell === 'gru') gruBackward(dp, dx, 0, R, 0, c, p);
-    else rnnBackward(dp, dx, 0, R, 0, c, p);
+    recurrentBackward(dp, dx, 0, R, 0, c, p);
     const dh0 = c.dh.slice(), dc0 = c.dc.slice();
     const eps = guard ? EPS_RELU : EPS;
     let worst = 0;

@@ -8,6 +8,10 @@ import { decodeSafetensors } from '../src/io/safetensors.js';
 import { CharLM, type CharLMConfig } from '../src/models/char-lm.js';
 import { Vocab } from '../src/data/vocab.js';
 import { maxRelDiff } from './helpers.js';
+import { loadBackends } from '../src/backend/init.js';
+import { availableBackends, setBackend } from '../src/backend/registry.js';
+
+await loadBackends();
 
 const dir = new URL('../../test/fixtures/', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort();
@@ -25,8 +29,9 @@ export function loadFixture(file: string) {
 
 test('fixtures are present', () => assert.ok(files.length >= 10, `found ${files.length} fixtures`));
 
-for (const file of files) {
-  test(`matches PyTorch: ${file}`, () => {
+for (const backend of availableBackends()) for (const file of files) {
+  test(`matches PyTorch on ${backend}: ${file}`, () => {
+    setBackend(backend); // before the model is built: its arrays come from the backend
     const { config, info, vocab, model, get } = loadFixture(file);
     const { batch: B, steps: T } = info, L = config.num_layers, H = config.hidden_size;
     // fixture ids are (B, T+1) batch-major; the model is time-major

@@ -69,4 +69,26 @@ export interface Backend {
 
   /** dlogits = (probs - onehot(target)) * scale; rows with a negative target get 0. */
   softmaxXentBackward(dlogits: Arr, probs: Arr, targets: Int32Array, N: number, V: number, scale: number): void;
+
+  /** Y[n, :] = table[ids[n], :] for n < N (Y (N, width) at yOff). */
+  gatherRows(Y: Arr, yOff: number, table: Arr, ids: Int32Array, N: number, width: number): void;
+
+  /** dtable[ids[n], :] += dY[n, :] (a repeated id accumulates). */
+  scatterAddRows(dtable: Arr, dY: Arr, dyOff: number, ids: Int32Array, N: number, width: number): void;
+
+  /** Σ a[i]² over the first n entries (gradient norms; accumulate in double precision). */
+  sumSquares(a: Arr, n: number): number;
+
+  /** a[i] *= s over the first n entries. */
+  scale(a: Arr, n: number, s: number): void;
+
+  // Optimizer updates over n entries, torch.optim's formulas (see src/train/optim.ts).
+  /** v = μ v + g; p -= lr v */
+  sgdStep(p: Arr, g: Arr, v: Arr, n: number, lr: number, momentum: number): void;
+  /** s += g²; p -= lr g / (√s + eps) */
+  adagradStep(p: Arr, g: Arr, s: Arr, n: number, lr: number, eps: number): void;
+  /** s = α s + (1-α) g²; p -= lr g / (√s + eps) */
+  rmspropStep(p: Arr, g: Arr, s: Arr, n: number, lr: number, alpha: number, eps: number): void;
+  /** Adam with bias correction for step t (1-based): m, v moments; p -= lr/bc1 · m / (√v/√bc2 + eps) */
+  adamStep(p: Arr, g: Arr, m: Arr, v: Arr, n: number, lr: number, beta1: number, beta2: number, eps: number, t: number): void;
 }

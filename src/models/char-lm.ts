@@ -8,13 +8,12 @@
 import { ParamSet, type Arr, type DType, type ParamSpec } from '../core/params.js';
 import { Rng } from '../core/rng.js';
 import { allocArray, getBackend } from '../backend/registry.js';
-import { embeddingForward, embeddingBackward } from '../nn/embedding.js';
 import { linearForward, linearBackward } from '../nn/linear.js';
 import { dropoutForward, dropoutBackward } from '../nn/dropout.js';
-import { CELL_TYPES, GATES, createRecurrentCache, type CellType, type RecurrentCache, type RecurrentParams } from '../nn/recurrent.js';
-import { lstmForward, lstmBackward } from '../nn/lstm.js';
-import { gruForward, gruBackward } from '../nn/gru.js';
-import { rnnForward, rnnBackward } from '../nn/rnn.js';
+import {
+  CELL_TYPES, GATES, createRecurrentCache, recurrentForward, recurrentForwardTokens, recurrentBackward,
+  recurrentBackwardTokens, tokenTable, tokenTableBackward, type CellType, type RecurrentCache, type RecurrentParams,
+} from '../nn/recurrent.js';
 
 export interface CharLMConfig {
   cell: CellType;         // recurrent cell: 'lstm' (default), 'gru', 'rnn_tanh', 'rnn_relu'
@@ -72,8 +71,8 @@ interface Workspace {
   T: number; B: number;
   ids: Int32Array;     // (T*B) inputs of the last forward
   targets: Int32Array; // (T*B), -1 = not predicted
-  x0: Arr;             // (T*B, E) embeddings
-  dx0: Arr;            // (T*B, E)
+  table: Arr;          // (V, G*H) layer 0's input projection of every token's embedding
+  dtable: Arr;         // (V, G*H)
   layers: RecurrentCache[];
   drop: Arr[];         // per layer below the top: dropped outputs (T*B, H) that feed the next layer
   masks: Arr[];        // dropout masks (T*B, H)
@@ -153,13 +152,14 @@ export class CharLM {
     if (useDropout && !opts.rng) throw new Error('forward: dropout needs an rng');
     ws.dropped = useDropout;
 
-    embeddingForward(ws.x0, ws.ids, this.params.get('embedding.weight'), N, E);
-    let x: Arr = ws.x0, xOff = 0;
+    // layer 0 sees embeddings, so its input projection is a lookup into a (V, G*H) table
+    const emb = this.params.get('embedding.weight');
+    tokenTable(ws.table, emb, V, ws.layers[0]!, this.layerParams[0]!);
+    let x: Arr = emb, xOff = 0;
     for (let l = 0; l < L; l++) {
       const c = ws.layers[l]!, p = this.layerParams[l]!, so = l * BH;
-      if (cell === 'lstm') lstmForward(c, p, x, xOff, state.h, so, state.c, so);
-      else if (cell === 'gru') gruForward(c, p, x, xOff, state.h, so);
-      else rnnForward(c, p, x, xOff, state.h, so);
+      if (l === 0) recurrentForwardTokens(c, p, ws.table, ws.ids, state.h, so, state.c, so);
+      else recurrentForward(c, p, x, xOff, state.h, so, state.c, so);
       state.h.set(c.hs.subarray(T * BH, (T + 1) * BH), so);
       if (cell === 'lstm') state.c.set(c.cs.subarray(T * BH, (T + 1) * BH), so);
       x = c.hs; xOff = BH; // outputs h_1..h_T
@@ -197,7 +197,7 @@ export class CharLM {
   backward(): void {
     const ws = this.last;
     if (!ws || ws.count === 0) throw new Error('backward: call forward with targets first');
-    const { vocab_size: V, embedding_size: E, hidden_size: H, num_layers: L, cell } = this.config;
+    const { vocab_size: V, hidden_size: H, num_layers: L } = this.config;
     const { T, B } = ws, N = T * B, BH = B * H;
     getBackend().softmaxXentBackward(ws.dlogits, ws.probs, ws.targets, N, V, 1 / ws.count);
     const top = ws.layers[L - 1]!;
@@ -206,13 +206,15 @@ export class CharLM {
     for (let l = L - 1; l >= 0; l--) {
       const c = ws.layers[l]!, p = this.layerParams[l]!, dp = this.layerGrads[l]!;
       c.dh.fill(0); c.dc.fill(0);
-      const dx = l === 0 ? ws.dx0 : ws.dys[l - 1]!;
-      if (cell === 'lstm') lstmBackward(dp, dx, 0, ws.dys[l]!, 0, c, p);
-      else if (cell === 'gru') gruBackward(dp, dx, 0, ws.dys[l]!, 0, c, p);
-      else rnnBackward(dp, dx, 0, ws.dys[l]!, 0, c, p);
-      if (l > 0 && ws.dropped) dropoutBackward(dx, dx, ws.masks[l - 1]!, N * H);
+      if (l === 0) {
+        recurrentBackwardTokens(dp, ws.dtable, ws.ids, ws.dys[0]!, 0, c, p);
+        tokenTableBackward(dp, this.grads.get('embedding.weight'), ws.dtable, this.params.get('embedding.weight'), V, c, p);
+      } else {
+        const dx = ws.dys[l - 1]!;
+        recurrentBackward(dp, dx, 0, ws.dys[l]!, 0, c, p);
+        if (ws.dropped) dropoutBackward(dx, dx, ws.masks[l - 1]!, N * H);
+      }
     }
-    embeddingBackward(this.grads.get('embedding.weight'), ws.dx0, ws.ids, N, E);
   }
 
   /** dL/dh0 and dL/dc0 of layer l after backward(), each (B, H). */
@@ -235,7 +237,7 @@ export class CharLM {
     for (let l = 0; l < L; l++) layers.push(createRecurrentCache(cell, T, B, l === 0 ? E : H, H, this.dtype));
     const perLayer = (n: number) => Array.from({ length: n }, () => F(N * H));
     ws = {
-      T, B, ids: new Int32Array(N), targets: new Int32Array(N), x0: F(N * E), dx0: F(N * E), layers,
+      T, B, ids: new Int32Array(N), targets: new Int32Array(N), table: F(V * GATES[cell] * H), dtable: F(V * GATES[cell] * H), layers,
       drop: this.config.dropout > 0 ? perLayer(L - 1) : [], masks: this.config.dropout > 0 ? perLayer(L - 1) : [],
       dys: perLayer(L), logits: F(N * V), probs: F(N * V), dlogits: F(N * V), dropped: false, count: 0,
     };

@@ -3,11 +3,14 @@
 // Activations are time-major: row t*B + b of a (T*B, ·) buffer is step t of stream b.
 //
 // Only the recurrent product h_{t-1} W_hh^T runs per step. The input projection of
-// the whole sequence is one GEMM before the loop, and the weight gradients one GEMM
-// each after the backward sweep.
+// the whole sequence is one GEMM before the loop (or, for token inputs, a row lookup
+// into a per-token table), and the weight gradients one GEMM each after the sweep.
 
 import type { Arr, DType } from '../core/params.js';
 import { allocArray, getBackend } from '../backend/registry.js';
+import { lstmForward, lstmBackward } from './lstm.js';
+import { gruForward, gruBackward } from './gru.js';
+import { rnnForward, rnnBackward } from './rnn.js';
 
 export type CellType = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru';
 export const CELL_TYPES: readonly CellType[] = ['rnn_tanh', 'rnn_relu', 'lstm', 'gru'];
@@ -27,7 +30,7 @@ export interface RecurrentCache {
   T: number; B: number; D: number; H: number;
   x: Arr; xOff: number; // input (T*B, D), owned by the caller; set by forward
   hs: Arr;  // ((T+1)*B, H): row block 0 is h0, block t+1 is h_t
-  g: Arr;   // (T*B, G*H) gate activations (lstm, gru) or pre-activations (rnn)
+  g: Arr;   // (T*B, G*H) input projection, then gate activations (lstm, gru) or pre-activations (rnn)
   cs: Arr;  // lstm: ((T+1)*B, H) cell states, block 0 is c0; else empty
   tc: Arr;  // lstm: (T*B, H) tanh(c_t); else empty
   gh: Arr;  // gru: (T*B, 3H) W_hh h_{t-1} + b_hh, needed because r gates its n part
@@ -35,7 +38,7 @@ export interface RecurrentCache {
   dgh: Arr; // gru: (T*B, 3H) gradient w.r.t. gh; else empty
   dh: Arr;  // (B, H) running dL/dh; dL/dh0 after backward
   dc: Arr;  // (B, H) running dL/dc (lstm); dL/dc0 after backward
-  bias: Arr; // (G*H) scratch: b_ih + b_hh where both enter the same sum
+  bias: Arr; // (G*H) scratch for the bias of the input projection
 }
 
 export function createRecurrentCache(cell: CellType, T: number, B: number, D: number, H: number, dtype: DType): RecurrentCache {
@@ -56,24 +59,103 @@ export function createRecurrentCache(cell: CellType, T: number, B: number, D: nu
   };
 }
 
-/** out (T*B, G*H) = x W_ih^T + bias, for all steps at once. */
-export function inputProjection(out: Arr, x: Arr, xOff: number, wih: Arr, bias: Arr, rows: number, D: number, GH: number): void {
-  const be = getBackend();
-  be.fillRows(out, 0, bias, rows, GH);
-  be.gemm(false, true, rows, GH, D, 1, x, xOff, D, wih, 0, D, 1, out, 0, GH);
+/**
+ * The bias that joins the input projection: b_ih + b_hh where both enter the same sum
+ * (LSTM, Elman), only b_ih for GRU (its b_hh sits inside r ⊙ (W_hn h + b_hn)).
+ */
+function projectionBias(c: RecurrentCache, p: RecurrentParams): Arr {
+  const GH = GATES[c.cell] * c.H;
+  if (c.cell === 'gru') c.bias.set(p.bih);
+  else for (let j = 0; j < GH; j++) c.bias[j] = p.bih[j]! + p.bhh[j]!;
+  return c.bias;
+}
+
+/** out (rows, G*H) = x W_ih^T + projection bias. */
+function project(out: Arr, x: Arr, xOff: number, rows: number, c: RecurrentCache, p: RecurrentParams): void {
+  const be = getBackend(), GH = GATES[c.cell] * c.H;
+  be.fillRows(out, 0, projectionBias(c, p), rows, GH);
+  be.gemm(false, true, rows, GH, c.D, 1, x, xOff, c.D, p.wih, 0, c.D, 1, out, 0, GH);
+}
+
+function runCell(c: RecurrentCache, p: RecurrentParams, h0: Arr, h0Off: number, c0: Arr, c0Off: number): void {
+  const BH = c.B * c.H;
+  c.hs.set(h0.subarray(h0Off, h0Off + BH), 0);
+  if (c.cell === 'lstm') { c.cs.set(c0.subarray(c0Off, c0Off + BH), 0); lstmForward(c, p); }
+  else if (c.cell === 'gru') gruForward(c, p);
+  else rnnForward(c, p);
 }
 
 /**
- * After the backward sweep: dW_ih += dg^T x, dW_hh += dgh^T h_{0..T-1}, bias sums,
- * and dx = dg W_ih (skipped when dx is null, e.g. below the first layer).
+ * Runs T steps over inputs x (T*B, D) from the state (h0, c0) (each (B, H) at its
+ * offset; c0 is ignored unless LSTM). h_t lands in c.hs block t+1, c_t in c.cs.
  */
-export function weightGradients(dp: RecurrentParams, dx: Arr | null, dxOff: number, c: RecurrentCache, p: RecurrentParams,
-  dg: Arr, dgh: Arr): void {
-  const be = getBackend();
-  const rows = c.T * c.B, GH = GATES[c.cell] * c.H;
-  be.gemm(true, false, GH, c.D, rows, 1, dg, 0, GH, c.x, c.xOff, c.D, 1, dp.wih, 0, c.D);
+export function recurrentForward(c: RecurrentCache, p: RecurrentParams, x: Arr, xOff: number,
+  h0: Arr, h0Off: number, c0: Arr, c0Off: number): void {
+  c.x = x; c.xOff = xOff;
+  project(c.g, x, xOff, c.T * c.B, c, p);
+  runCell(c, p, h0, h0Off, c0, c0Off);
+}
+
+/**
+ * Token inputs: x_t = emb[id_t], so W_ih x_t + bias is row id_t of the table
+ * emb W_ih^T + bias (V, G*H), computed once instead of once per position.
+ */
+export function tokenTable(table: Arr, emb: Arr, V: number, c: RecurrentCache, p: RecurrentParams): void {
+  project(table, emb, 0, V, c, p);
+}
+
+/** recurrentForward for token inputs, with the table from tokenTable. */
+export function recurrentForwardTokens(c: RecurrentCache, p: RecurrentParams, table: Arr, ids: Int32Array,
+  h0: Arr, h0Off: number, c0: Arr, c0Off: number): void {
+  getBackend().gatherRows(c.g, 0, table, ids, c.T * c.B, GATES[c.cell] * c.H);
+  runCell(c, p, h0, h0Off, c0, c0Off);
+}
+
+/**
+ * Backpropagation through time. Before the call c.dh / c.dc hold dL/dh_T and dL/dc_T
+ * (zero when the final state feeds nothing); dy (T*B, H) at dyOff is dL/dh_t from above.
+ * Fills c.dg (and c.dgh), adds dW_hh and db_hh to dp, and leaves dL/dh0, dL/dc0 in c.dh, c.dc.
+ */
+function sweep(dp: RecurrentParams, dy: Arr, dyOff: number, c: RecurrentCache, p: RecurrentParams): void {
+  if (c.cell === 'lstm') lstmBackward(dy, dyOff, c, p);
+  else if (c.cell === 'gru') gruBackward(dy, dyOff, c, p);
+  else rnnBackward(dy, dyOff, c, p);
+  const be = getBackend(), rows = c.T * c.B, GH = GATES[c.cell] * c.H;
+  const dgh = c.cell === 'gru' ? c.dgh : c.dg; // the gradient w.r.t. W_hh h + b_hh
   be.gemm(true, false, GH, c.H, rows, 1, dgh, 0, GH, c.hs, 0, c.H, 1, dp.whh, 0, c.H);
-  be.sumRows(dp.bih, dg, 0, rows, GH);
   be.sumRows(dp.bhh, dgh, 0, rows, GH);
-  if (dx) be.gemm(false, false, rows, c.D, GH, 1, dg, 0, GH, p.wih, 0, c.D, 0, dx, dxOff, c.D);
+}
+
+/**
+ * Backward of recurrentForward: accumulates into dp and writes dx = dL/dx (skipped
+ * when null) at dxOff.
+ */
+export function recurrentBackward(dp: RecurrentParams, dx: Arr | null, dxOff: number, dy: Arr, dyOff: number,
+  c: RecurrentCache, p: RecurrentParams): void {
+  sweep(dp, dy, dyOff, c, p);
+  const be = getBackend(), rows = c.T * c.B, GH = GATES[c.cell] * c.H;
+  be.gemm(true, false, GH, c.D, rows, 1, c.dg, 0, GH, c.x, c.xOff, c.D, 1, dp.wih, 0, c.D);
+  be.sumRows(dp.bih, c.dg, 0, rows, GH);
+  if (dx) be.gemm(false, false, rows, c.D, GH, 1, c.dg, 0, GH, p.wih, 0, c.D, 0, dx, dxOff, c.D);
+}
+
+/**
+ * Backward of recurrentForwardTokens. dtable (V, G*H) receives Σ over the positions of
+ * each token of dL/d(projection) (zeroed here); then tokenTableBackward turns it into
+ * gradients of W_ih, b_ih and the embedding: V rows instead of T*B.
+ */
+export function recurrentBackwardTokens(dp: RecurrentParams, dtable: Arr, ids: Int32Array, dy: Arr, dyOff: number,
+  c: RecurrentCache, p: RecurrentParams): void {
+  sweep(dp, dy, dyOff, c, p);
+  dtable.fill(0);
+  getBackend().scatterAddRows(dtable, c.dg, 0, ids, c.T * c.B, GATES[c.cell] * c.H);
+}
+
+/** dW_ih += dtable^T emb, db_ih += Σ dtable, demb += dtable W_ih. */
+export function tokenTableBackward(dp: RecurrentParams, demb: Arr, dtable: Arr, emb: Arr, V: number,
+  c: RecurrentCache, p: RecurrentParams): void {
+  const be = getBackend(), GH = GATES[c.cell] * c.H;
+  be.gemm(true, false, GH, c.D, V, 1, dtable, 0, GH, emb, 0, c.D, 1, dp.wih, 0, c.D);
+  be.sumRows(dp.bih, dtable, 0, V, GH);
+  be.gemm(false, false, V, c.D, GH, 1, dtable, 0, GH, p.wih, 0, c.D, 1, demb, 0, c.D);
 }

@@ -1,18 +1,16 @@
 // Gradient clipping. Both return the global L2 norm before clipping, for the log.
 import type { Arr } from '../core/params.js';
+import { getBackend } from '../backend/registry.js';
 
 export function globalNorm(g: Arr): number {
-  let s = 0;
-  for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;
-  return Math.sqrt(s);
+  return Math.sqrt(getBackend().sumSquares(g, g.length));
 }
 
 /** Rescales g so its global L2 norm is at most maxNorm (torch.nn.utils.clip_grad_norm_). */
 export function clipByGlobalNorm(g: Arr, maxNorm: number): { norm: number; clipped: boolean } {
   const norm = globalNorm(g);
   if (!(norm > maxNorm) || !Number.isFinite(norm)) return { norm, clipped: false };
-  const scale = maxNorm / (norm + 1e-6);
-  for (let i = 0; i < g.length; i++) g[i] *= scale;
+  getBackend().scale(g, g.length, maxNorm / (norm + 1e-6));
   return { norm, clipped: true };
 }
 

@@ -3,6 +3,7 @@
 // store them as tensors named `optim.<slot>.<param>`. Formulas follow PyTorch's
 // torch.optim (SGD, Adagrad, RMSprop, Adam) with their default hyperparameters.
 import type { ParamSet } from '../core/params.js';
+import { getBackend } from '../backend/registry.js';
 
 export type OptimizerName = 'sgd' | 'adagrad' | 'rmsprop' | 'adam';
 export const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'adagrad', 'rmsprop', 'adam'];
@@ -34,35 +35,14 @@ export class Optimizer {
 
   /** One update of params from grads with learning rate lr. */
   step(params: ParamSet, grads: ParamSet, lr: number): void {
-    const p = params.data, g = grads.data, n = p.length, c = this.config;
+    const be = getBackend(), p = params.data, g = grads.data, n = p.length, c = this.config;
+    const slot = (name: string) => this.slots.get(name)!.data;
     this.t++;
     switch (c.name) {
-      case 'sgd': {
-        const v = this.slots.get('momentum')!.data, mu = c.momentum;
-        for (let i = 0; i < n; i++) { v[i] = mu * v[i]! + g[i]!; p[i] -= lr * v[i]!; }
-        break;
-      }
-      case 'adagrad': {
-        const s = this.slots.get('sum')!.data;
-        for (let i = 0; i < n; i++) { s[i] += g[i]! * g[i]!; p[i] -= lr * g[i]! / (Math.sqrt(s[i]!) + c.eps); }
-        break;
-      }
-      case 'rmsprop': {
-        const s = this.slots.get('square_avg')!.data, a = c.alpha;
-        for (let i = 0; i < n; i++) { s[i] = a * s[i]! + (1 - a) * g[i]! * g[i]!; p[i] -= lr * g[i]! / (Math.sqrt(s[i]!) + c.eps); }
-        break;
-      }
-      case 'adam': {
-        const m = this.slots.get('m')!.data, v = this.slots.get('v')!.data, b1 = c.beta1, b2 = c.beta2;
-        const bc1 = 1 - Math.pow(b1, this.t), bc2 = 1 - Math.pow(b2, this.t), step = lr / bc1, sq = Math.sqrt(bc2);
-        for (let i = 0; i < n; i++) {
-          const gi = g[i]!;
-          m[i] = b1 * m[i]! + (1 - b1) * gi;
-          v[i] = b2 * v[i]! + (1 - b2) * gi * gi;
-          p[i] -= step * m[i]! / (Math.sqrt(v[i]!) / sq + c.eps);
-        }
-        break;
-      }
+      case 'sgd': return be.sgdStep(p, g, slot('momentum'), n, lr, c.momentum);
+      case 'adagrad': return be.adagradStep(p, g, slot('sum'), n, lr, c.eps);
+      case 'rmsprop': return be.rmspropStep(p, g, slot('square_avg'), n, lr, c.alpha, c.eps);
+      case 'adam': return be.adamStep(p, g, slot('m'), slot('v'), n, lr, c.beta1, c.beta2, c.eps, this.t);
     }
   }
 }

@@ -4,6 +4,7 @@ import type { Backend } from '../backend.js';
 import type { Arr } from '../../core/params.js';
 import { gemm } from './gemm.js';
 import * as cells from './cells.js';
+import * as flat from './optim.js';
 
 export const refBackend: Backend = {
   name: 'ref',
@@ -19,4 +20,5 @@ export const refBackend: Backend = {
     }
   },
   ...cells,
+  ...flat,
 };

@@ -1,0 +1,143 @@
+// One suite, every available backend: each kernel against the reference backend (and
+// GEMM against a naive triple loop in float64) on random inputs, odd sizes and offsets.
+// Backends that cannot load here (no compiler, no BLAS) are listed with the reason.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadBackends } from '../src/backend/init.js';
+import { availableBackends, setBackend } from '../src/backend/registry.js';
+import { refBackend } from '../src/backend/ref/index.js';
+import type { Backend } from '../src/backend/backend.js';
+import { Rng } from '../src/core/rng.js';
+import { maxRelDiff } from './helpers.js';
+
+const failures = await loadBackends();
+const TOL = 2e-6;
+
+test('backends available', () => {
+  for (const [name, why] of Object.entries(failures)) console.log(`# backend ${name} unavailable: ${why}`);
+  assert.ok(availableBackends().includes('ref'));
+});
+
+function rand(be: Backend, rng: Rng, n: number, scale = 1): Float32Array {
+  const a = be.alloc(n);
+  for (let i = 0; i < n; i++) a[i] = (2 * rng.uniform() - 1) * scale;
+  return a;
+}
+function close(name: string, got: ArrayLike<number>, want: ArrayLike<number>, tol = TOL): void {
+  const d = maxRelDiff(got, want);
+  assert.ok(d <= tol, `${name}: max rel diff ${d}`);
+}
+
+for (const name of availableBackends()) {
+  const be = setBackend(name);
+
+  test(`${name}: gemm, every transpose, alpha/beta, offsets and leading dimensions`, () => {
+    const rng = new Rng(1);
+    const shapes = [[1, 1, 1], [3, 5, 7], [32, 512, 128], [17, 33, 65], [64, 4, 300], [5, 129, 2]] as const;
+    for (const [M, N, K] of shapes) for (const tA of [false, true]) for (const tB of [false, true]) for (const [alpha, beta] of [[1, 0], [1, 1], [0.5, -2]]) {
+      const pad = 3, lda = (tA ? M : K) + pad, ldb = (tB ? K : N) + pad, ldc = N + pad;
+      const aOff = 2, bOff = 5, cOff = 1;
+      const A = rand(be, rng, aOff + (tA ? K : M) * lda), B = rand(be, rng, bOff + (tB ? N : K) * ldb), C = rand(be, rng, cOff + M * ldc);
+      const want = Float64Array.from(C);
+      for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += A[aOff + (tA ? k * lda + i : i * lda + k)]! * B[bOff + (tB ? j * ldb + k : k * ldb + j)]!;
+        want[cOff + i * ldc + j] = alpha * s + (beta === 0 ? 0 : beta * C[cOff + i * ldc + j]!);
+      }
+      be.gemm(tA, tB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
+      close(`gemm ${M}x${N}x${K} tA=${tA} tB=${tB} a=${alpha} b=${beta}`, C, want, 1e-5);
+    }
+  });
+
+  test(`${name}: cell steps forward and backward match the reference`, () => {
+    const rng = new Rng(2);
+    for (const [B, H] of [[1, 1], [3, 7], [32, 128], [5, 33]] as const) {
+      const BH = B * H, off = 4;
+      // LSTM
+      const g = rand(be, rng, off + 4 * BH, 3), cp = rand(be, rng, off + BH, 2);
+      const c = be.alloc(off + BH), tc = be.alloc(off + BH), h = be.alloc(off + BH);
+      const g2 = Float32Array.from(g), c2 = new Float32Array(off + BH), tc2 = new Float32Array(off + BH), h2 = new Float32Array(off + BH);
+      be.lstmStepForward(g, off, c, off, tc, off, h, off, cp, off, B, H);
+      refBackend.lstmStepForward(g2, off, c2, off, tc2, off, h2, off, cp, off, B, H);
+      close('lstm fwd gates', g, g2); close('lstm fwd c', c, c2); close('lstm fwd h', h, h2); close('lstm fwd tanh(c)', tc, tc2);
+      const dh = rand(be, rng, BH), dc = rand(be, rng, BH), dg = be.alloc(off + 4 * BH);
+      const dh2 = Float32Array.from(dh), dc2 = Float32Array.from(dc), dg2 = new Float32Array(off + 4 * BH);
+      be.lstmStepBackward(dg, off, dc, dh, g, off, tc, off, cp, off, B, H);
+      refBackend.lstmStepBackward(dg2, off, dc2, dh2, g2, off, tc2, off, cp, off, B, H);
+      close('lstm bwd dgates', dg, dg2); close('lstm bwd dc', dc, dc2);
+      // GRU
+      const gx = rand(be, rng, off + 3 * BH, 3), gh = rand(be, rng, off + 3 * BH, 3), hp = rand(be, rng, off + BH);
+      const gx2 = Float32Array.from(gx), hn = be.alloc(off + BH), hn2 = new Float32Array(off + BH);
+      be.gruStepForward(gx, off, gh, off, hn, off, hp, off, B, H);
+      refBackend.gruStepForward(gx2, off, gh, off, hn2, off, hp, off, B, H);
+      close('gru fwd act', gx, gx2); close('gru fwd h', hn, hn2);
+      const dgx = be.alloc(off + 3 * BH), dgh = be.alloc(off + 3 * BH), dgx2 = new Float32Array(off + 3 * BH), dgh2 = new Float32Array(off + 3 * BH);
+      const dhg = rand(be, rng, BH), dhg2 = Float32Array.from(dhg);
+      be.gruStepBackward(dgx, off, dgh, off, dhg, gx, off, gh, off, hp, off, B, H);
+      refBackend.gruStepBackward(dgx2, off, dgh2, off, dhg2, gx2, off, gh, off, hp, off, B, H);
+      close('gru bwd dgx', dgx, dgx2); close('gru bwd dgh', dgh, dgh2); close('gru bwd dh', dhg, dhg2);
+      // Elman
+      for (const relu of [false, true]) {
+        const pre = rand(be, rng, off + BH, 3), hr = be.alloc(off + BH), hr2 = new Float32Array(off + BH);
+        be.rnnStepForward(relu, hr, off, pre, off, BH);
+        refBackend.rnnStepForward(relu, hr2, off, pre, off, BH);
+        close(`rnn fwd relu=${relu}`, hr, hr2);
+        const dhr = rand(be, rng, BH), dp = be.alloc(off + BH), dp2 = new Float32Array(off + BH);
+        be.rnnStepBackward(relu, dp, off, dhr, hr, off, BH);
+        refBackend.rnnStepBackward(relu, dp2, off, dhr, hr2, off, BH);
+        close(`rnn bwd relu=${relu}`, dp, dp2);
+      }
+    }
+  });
+
+  test(`${name}: softmax cross-entropy, rows, gather/scatter, norms`, () => {
+    const rng = new Rng(3);
+    for (const [N, V] of [[1, 2], [7, 65], [2048, 65], [3, 1000]] as const) {
+      const logits = rand(be, rng, N * V, 8), targets = new Int32Array(N);
+      for (let n = 0; n < N; n++) targets[n] = n % 5 === 4 ? -1 : rng.int(V);
+      const probs = be.alloc(N * V), probs2 = new Float32Array(N * V);
+      const loss = be.softmaxXent(probs, logits, targets, N, V), loss2 = refBackend.softmaxXent(probs2, logits, targets, N, V);
+      assert.ok(Math.abs(loss - loss2) <= 1e-5 * Math.abs(loss2), `xent loss ${loss} vs ${loss2}`);
+      close('softmax', probs, probs2);
+      const dl = be.alloc(N * V), dl2 = new Float32Array(N * V);
+      be.softmaxXentBackward(dl, probs, targets, N, V, 1 / N);
+      refBackend.softmaxXentBackward(dl2, probs2, targets, N, V, 1 / N);
+      close('xent backward', dl, dl2);
+    }
+    const rows = 37, n = 19, Y = rand(be, rng, 3 + rows * n), bias = rand(be, rng, n), Y2 = Float32Array.from(Y);
+    be.fillRows(Y, 3, bias, rows, n); refBackend.fillRows(Y2, 3, bias, rows, n);
+    close('fillRows', Y, Y2);
+    const db = rand(be, rng, n), db2 = Float32Array.from(db);
+    be.sumRows(db, Y, 3, rows, n); refBackend.sumRows(db2, Y2, 3, rows, n);
+    close('sumRows', db, db2);
+    const table = rand(be, rng, 11 * n), ids = Int32Array.from({ length: rows }, () => rng.int(11));
+    const out = be.alloc(2 + rows * n), out2 = new Float32Array(2 + rows * n);
+    be.gatherRows(out, 2, table, ids, rows, n); refBackend.gatherRows(out2, 2, table, ids, rows, n);
+    close('gatherRows', out, out2);
+    const dt = rand(be, rng, 11 * n), dt2 = Float32Array.from(dt);
+    be.scatterAddRows(dt, out, 2, ids, rows, n); refBackend.scatterAddRows(dt2, out2, 2, ids, rows, n);
+    close('scatterAddRows', dt, dt2);
+    const big = rand(be, rng, 100003);
+    const ss = be.sumSquares(big, big.length), ss2 = refBackend.sumSquares(big, big.length);
+    assert.ok(Math.abs(ss - ss2) <= 1e-6 * ss2, `sumSquares ${ss} vs ${ss2}`);
+    const big2 = Float32Array.from(big);
+    be.scale(big, 1001, 0.37); refBackend.scale(big2, 1001, 0.37);
+    close('scale', big, big2);
+  });
+
+  test(`${name}: optimizer updates match the reference`, () => {
+    const rng = new Rng(4), n = 4099;
+    for (const opt of ['sgd', 'adagrad', 'rmsprop', 'adam'] as const) {
+      const p = rand(be, rng, n), g = rand(be, rng, n), s1 = rand(be, rng, n, 0.1), s2 = rand(be, rng, n, 0.1);
+      for (let i = 0; i < n; i++) { s1[i] = Math.abs(s1[i]!); s2[i] = Math.abs(s2[i]!); } // squared-gradient slots are >= 0
+      const P = Float32Array.from(p), S1 = Float32Array.from(s1), S2 = Float32Array.from(s2);
+      for (let t = 1; t <= 3; t++) {
+        if (opt === 'sgd') { be.sgdStep(p, g, s1, n, 0.1, 0.9); refBackend.sgdStep(P, g, S1, n, 0.1, 0.9); }
+        if (opt === 'adagrad') { be.adagradStep(p, g, s1, n, 0.1, 1e-10); refBackend.adagradStep(P, g, S1, n, 0.1, 1e-10); }
+        if (opt === 'rmsprop') { be.rmspropStep(p, g, s1, n, 0.01, 0.99, 1e-8); refBackend.rmspropStep(P, g, S1, n, 0.01, 0.99, 1e-8); }
+        if (opt === 'adam') { be.adamStep(p, g, s1, s2, n, 1e-3, 0.9, 0.999, 1e-8, t); refBackend.adamStep(P, g, S1, S2, n, 1e-3, 0.9, 0.999, 1e-8, t); }
+      }
+      close(`${opt} params`, p, P, 1e-5); close(`${opt} slot 1`, s1, S1, 1e-5); close(`${opt} slot 2`, s2, S2, 1e-5);
+    }
+  });
+}
