@@ -76,7 +76,7 @@ const FIXED_ON_RESUME = ['cell', 'layers', 'hidden', 'embedding', 'dropout', 'ba
 
 const PRESETS: Record<string, Record<string, string>> = {
   // Sized so two minutes on two cores already give play-like samples.
-  demo: { cell: 'lstm', layers: '1', hidden: '128', embedding: '32', batch: '32', seq: '64', lr: '0.003',
+  demo: { cell: 'lstm', layers: '1', hidden: '128', embedding: '32', batch: '16', seq: '50', lr: '0.006',
     'time-limit': '120', epochs: '10', 'eval-every': '100', 'sample-length': '300' },
 };
 
