@@ -2,49 +2,15 @@
 // child process on a tiny freshly trained model and on the committed PyTorch fixtures.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { decodeSafetensors } from '../src/io/safetensors.js';
 import { LanguageModel } from '../src/models/language-model.js';
+import { cliRunner, assertUserError, ROOT, FIXTURES, TINY, type RunResult } from './cli-helpers.js';
 
-// ---- helpers (kept per file: test files are the only files this suite adds) ----
-
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const FIXTURES = join(ROOT, 'test', 'fixtures');
-const TINY = ['--layers', '1', '--hidden', '16', '--embedding', '8', '--batch', '4', '--seq', '16', '--sample-length', '0'];
-
-interface RunResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-interface RunOpts { cwd?: string; timeoutMs?: number; onOutput?: (all: string, child: ChildProcess) => void }
-
-/** Spawns the CLI with pipes (so not a TTY) and collects its output. */
-function run(args: string[], opts: RunOpts = {}): Promise<RunResult> {
-  const env = { ...process.env };
-  delete env['RNNKIT_DEBUG'];
-  delete env['NODE_TEST_CONTEXT'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; opts.onOutput?.(stdout + stderr, child); });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; opts.onOutput?.(stdout + stderr, child); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
-  });
-}
-
-/** Exit code 1 and exactly one `rnnkit: ...` line on stderr, no stack trace. */
-function assertUserError(r: RunResult, pattern: RegExp): void {
-  const ctx = `stdout=${JSON.stringify(r.stdout)} stderr=${JSON.stringify(r.stderr)}`;
-  assert.equal(r.code, 1, ctx);
-  assert.match(r.stderr, /^rnnkit: [^\n]*\n$/, ctx);
-  assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, ctx);
-  assert.match(r.stderr, pattern, ctx);
-}
+const run = cliRunner(() => dir);
 
 /** Successful sample run: returns the generated text (stdout minus the prime and the final newline). */
 function generated(r: RunResult, prime = ''): string {

@@ -138,7 +138,7 @@ export class CharLM {
    * without targets only logits are computed (see logits()).
    */
   forward(ids: Int32Array, targets: Int32Array | null, T: number, B: number, state: RecurrentState, opts: ForwardOptions = {}): { loss: number; count: number } {
-    const { vocab_size: V, embedding_size: E, hidden_size: H, num_layers: L, cell, dropout } = this.config;
+    const { vocab_size: V, hidden_size: H, num_layers: L, cell, dropout } = this.config;
     const be = getBackend(), N = T * B, BH = B * H;
     if (state.B !== B) throw new Error(`forward: state has ${state.B} streams, batch is ${B}`);
     if (ids.length < N) throw new Error(`forward: ids has ${ids.length} entries, need T*B = ${N}`);
