@@ -25,22 +25,19 @@ identical bytes. Run with the Debian system interpreter:
 
     /usr/bin/python3 scripts/make_fixtures.py     (or: npm run fixtures)
 """
-import hashlib
 import json
 import os
-import struct
 import sys
 
-sys.dont_write_bytecode = True  # keep ../shared/reference free of __pycache__
+sys.dont_write_bytecode = True  # no __pycache__ in scripts/ or ../shared/reference
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "..", "shared", "reference"))
+from fixture_io import (REPO, checkpoint_metadata, encode, read_tensors,  # noqa: E402
+                        seed_of, write_safetensors)
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from charlm import CharLM, read_checkpoint  # noqa: E402
+from charlm import CharLM, read_checkpoint  # noqa: E402  (path set by fixture_io)
 
 TEXT_PATH = os.path.join(REPO, "data", "tinyshakespeare.txt")
 OUT_DIR = os.path.join(REPO, "test", "fixtures")
@@ -72,34 +69,13 @@ UNICODE_CASE = ("lstm_unicode", "lstm", 1, 8, 16,
                 "Café 🙂 naïve — déjà vu! Ωmega 🙂 crème brûlée.")
 
 
-def seed_of(name):
-    """Stable per-case seed derived from the case name."""
-    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:4], "little")
-
-
 def write_fixture(path, model, vocab, extra, fixture_meta):
     """charlm.write_checkpoint's layout, with extra F32 tensors appended."""
-    tensors = {k: v.detach().to(torch.float32).contiguous() for k, v in model.state_dict().items()}
+    tensors = dict(model.state_dict())
     for k, v in extra.items():
         assert k.startswith("fixture.") and k not in tensors
-        tensors[k] = v.detach().to(torch.float32).contiguous()
-    header, offset, blobs = {}, 0, []
-    for name, t in tensors.items():
-        data = t.numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    header["__metadata__"] = {"format": "rnnkit/1", "config": json.dumps(model.config),
-                              "vocab": json.dumps(list(vocab), ensure_ascii=False),
-                              "fixture": json.dumps(fixture_meta, ensure_ascii=False)}
-    head = json.dumps(header, ensure_ascii=False).encode("utf-8")
-    head += b" " * (-len(head) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for b in blobs:
-            f.write(b)
+        tensors[k] = v
+    write_safetensors(path, tensors, checkpoint_metadata(model.config, vocab, fixture_meta))
 
 
 def initial_state(cell, layers, batch, hidden):
@@ -154,27 +130,6 @@ def make_case(name, cell, layers, emb, hidden, vocab, ids_fn, batch, steps, with
     path = os.path.join(OUT_DIR, f"{name}.safetensors")
     write_fixture(path, model, vocab, extra, meta)
     return path
-
-
-def encode(text, vocab):
-    index = {tok: i for i, tok in enumerate(vocab)}
-    return torch.tensor([index[ch] for ch in text], dtype=torch.long)
-
-
-def read_tensors(path):
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-        body = f.read()
-    meta = header.pop("__metadata__")
-    out = {}
-    for name, info in header.items():
-        assert info["dtype"] == "F32"
-        a, b = info["data_offsets"]
-        out[name] = torch.frombuffer(bytearray(body[a:b]), dtype=torch.float32).reshape(info["shape"])
-    assert 8 + n + sum(t.numel() * 4 for t in out.values()) == os.path.getsize(path)
-    assert n % 8 == 0
-    return out, meta
 
 
 def verify(path):

@@ -48,22 +48,19 @@ results are reproduced exactly. Run with the Debian system interpreter:
     /usr/bin/python3 scripts/make_train_fixtures.py     (npm run fixtures runs it too)
 """
 import copy
-import hashlib
 import json
 import os
-import struct
 import sys
 
-sys.dont_write_bytecode = True  # keep ../shared/reference free of __pycache__
+sys.dont_write_bytecode = True  # no __pycache__ in scripts/ or ../shared/reference
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "..", "shared", "reference"))
+import fixture_io  # noqa: E402
+from fixture_io import REPO, checkpoint_metadata, encode, read_tensors, write_safetensors  # noqa: E402
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from charlm import CharLM, read_checkpoint  # noqa: E402
+from charlm import CharLM, read_checkpoint  # noqa: E402  (path set by fixture_io)
 
 TEXT_PATH = os.path.join(REPO, "data", "tinyshakespeare.txt")
 OUT_DIR = os.path.join(REPO, "test", "fixtures", "train")
@@ -103,13 +100,9 @@ SLOTS = {
 
 
 def seed_of(name):
-    """Stable per-case seed derived from the case name."""
-    return int.from_bytes(hashlib.sha256(("train/" + name).encode("utf-8")).digest()[:4], "little")
-
-
-def encode(text, vocab):
-    index = {tok: i for i, tok in enumerate(vocab)}
-    return torch.tensor([index[ch] for ch in text], dtype=torch.long)
+    """Stable per-case seed derived from the case name ("train/" keeps it apart
+    from make_fixtures.py's seeds)."""
+    return fixture_io.seed_of("train/" + name)
 
 
 def make_optimizer(c, params):
@@ -204,38 +197,7 @@ def write_fixture(path, initial, config, vocab, extra, fixture_meta):
     for k, v in extra.items():
         assert k.startswith("fixture.") and k not in tensors
         tensors[k] = v
-    header, offset, blobs = {}, 0, []
-    for name, t in tensors.items():
-        data = t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    header["__metadata__"] = {"format": "rnnkit/1", "config": json.dumps(config),
-                              "vocab": json.dumps(list(vocab), ensure_ascii=False),
-                              "fixture": json.dumps(fixture_meta, ensure_ascii=False)}
-    head = json.dumps(header, ensure_ascii=False).encode("utf-8")
-    head += b" " * (-len(head) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for b in blobs:
-            f.write(b)
-
-
-def read_tensors(path):
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-        body = f.read()
-    meta = header.pop("__metadata__")
-    out = {}
-    for name, info in header.items():
-        assert info["dtype"] == "F32"
-        a, b = info["data_offsets"]
-        out[name] = torch.frombuffer(bytearray(body[a:b]), dtype=torch.float32).reshape(info["shape"])
-    assert 8 + n + sum(t.numel() * 4 for t in out.values()) == os.path.getsize(path)
-    return out, meta
+    write_safetensors(path, tensors, checkpoint_metadata(config, vocab, fixture_meta))
 
 
 def make_case(c, corpus):
