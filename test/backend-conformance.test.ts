@@ -16,6 +16,10 @@ const TOL = 2e-6;
 test('backends available', () => {
   for (const [name, why] of Object.entries(failures)) console.log(`# backend ${name} unavailable: ${why}`);
   assert.ok(availableBackends().includes('ref'));
+  // CI sets this so that a backend that silently failed to build fails the run
+  for (const name of (process.env['RNNKIT_REQUIRE_BACKENDS'] ?? '').split(',').filter(Boolean)) {
+    assert.ok(availableBackends().includes(name), `backend ${name} is required here but unavailable: ${failures[name]}`);
+  }
 });
 
 function rand(be: Backend, rng: Rng, n: number, scale = 1): Float32Array {

@@ -1,7 +1,89 @@
-// Native backend (Node only): an N-API addon calling the system BLAS. Placeholder
-// until the addon lands: always reports itself unavailable.
+// Native backend (Node only): the N-API addon in native/rnnkit.c, built at install
+// time by scripts/build-native.mjs (node-gyp, OpenBLAS). Its functions take exactly
+// the Backend methods' arguments, so most methods are the addon's functions as they
+// are. Node modules are imported inside loadNativeBackend only, so that importing
+// rnnkit stays browser-safe.
 import type { Backend } from '../backend.js';
 
-export async function loadNativeBackend(): Promise<Backend> {
-  throw new Error('native backend not built');
+/** The addon's exports (native/rnnkit.c, init()). */
+type Addon = Omit<Backend, 'name' | 'alloc'> & {
+  /** n threads for products with M*N*K >= minWork and M*N >= minOutput, else one; returns OpenBLAS's count. */
+  setThreads(n: number, minWork: number, minOutput: number): number;
+  info(): string;
+};
+
+export interface NativeOptions {
+  /** OpenBLAS threads for large products (default: env RNNKIT_THREADS, else every core). */
+  threads?: number;
+  /**
+   * Products run on one thread unless M*N*K >= minParallelWork and M*N >= minParallelOutput:
+   * splitting a small product, or one with a small output, costs more than it saves
+   * (defaults: env RNNKIT_GEMM_MT_WORK / RNNKIT_GEMM_MT_OUTPUT, else the measured values below).
+   */
+  minParallelWork?: number;
+  minParallelOutput?: number;
+}
+
+// Measured on 2 cores (AMD EPYC, OpenBLAS 0.3.21 Cooperlake kernels). In isolation, 2
+// threads vs 1 on per-step recurrent products (B = 32): 32x1024x256 1.59x, 32x256x256
+// 1.36x, 32x512x64 1.05x, but 32x128x128 0.83x and 32x256x64 0.66x. End to end (training
+// steps, best of several windows), 2 threads from M*N*K = 5e5 on were as fast as or
+// faster than any other rule tried, including one that also required M*N >= 8192.
+const DEFAULT_MIN_PARALLEL_WORK = 5e5;
+const DEFAULT_MIN_PARALLEL_OUTPUT = 0;
+
+/** Path of the built addon: the package root is four levels above dist/src/backend/native/. */
+export const ADDON_PATH = '../../../../build/Release/rnnkit_native.node';
+
+/** An environment variable as a number >= min, or undefined when unset. */
+function envNumber(name: string, min: number): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!(n >= min) || !Number.isFinite(n)) throw new Error(`${name} must be a number >= ${min}, got '${v}'`);
+  return n;
+}
+
+export async function loadNativeBackend(opts: NativeOptions = {}): Promise<Backend> {
+  const { createRequire } = await import('node:module');
+  const { existsSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const { availableParallelism } = await import('node:os');
+  const file = fileURLToPath(new URL(ADDON_PATH, import.meta.url));
+  if (!existsSync(file)) throw new Error('native addon not built (npm run build:native; needs a C compiler and libopenblas-dev)');
+  let addon: Addon;
+  try {
+    addon = createRequire(import.meta.url)(file) as Addon;
+  } catch (e) {
+    // e.g. libopenblas.so.0 removed after the build: the first line says which.
+    throw new Error(`native addon failed to load: ${String((e as Error).message).split('\n')[0]}`);
+  }
+  const threads = Math.floor(opts.threads ?? envNumber('RNNKIT_THREADS', 1) ?? availableParallelism());
+  const minWork = opts.minParallelWork ?? envNumber('RNNKIT_GEMM_MT_WORK', 0) ?? DEFAULT_MIN_PARALLEL_WORK;
+  const minOut = opts.minParallelOutput ?? envNumber('RNNKIT_GEMM_MT_OUTPUT', 0) ?? DEFAULT_MIN_PARALLEL_OUTPUT;
+  addon.setThreads(threads, minWork, minOut);
+
+  return {
+    name: 'native',
+    alloc: (n: number) => new Float32Array(n),
+    gemm: addon.gemm,
+    fillRows: addon.fillRows,
+    sumRows: addon.sumRows,
+    lstmStepForward: addon.lstmStepForward,
+    lstmStepBackward: addon.lstmStepBackward,
+    gruStepForward: addon.gruStepForward,
+    gruStepBackward: addon.gruStepBackward,
+    rnnStepForward: addon.rnnStepForward,
+    rnnStepBackward: addon.rnnStepBackward,
+    softmaxXent: addon.softmaxXent,
+    softmaxXentBackward: addon.softmaxXentBackward,
+    gatherRows: addon.gatherRows,
+    scatterAddRows: addon.scatterAddRows,
+    sumSquares: addon.sumSquares,
+    scale: addon.scale,
+    sgdStep: addon.sgdStep,
+    adagradStep: addon.adagradStep,
+    rmspropStep: addon.rmspropStep,
+    adamStep: addon.adamStep,
+  };
 }
