@@ -14,12 +14,18 @@ export { splitText, trainLanguageModel, type TrainTextOptions } from './train/tr
 export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './io/safetensors.js';
 export { encodeCheckpoint, decodeCheckpoint, FORMAT } from './io/checkpoint.js';
 export { getBackend, setBackend, availableBackends } from './backend/registry.js';
+export { initBackend, loadBackends } from './backend/init.js';
 export type { Backend } from './backend/backend.js';
 
 import { LanguageModel } from './models/language-model.js';
+import { ensureBackend } from './backend/init.js';
 
-/** Loads a checkpoint from a file path (Node) or from its bytes (anywhere). */
-export async function loadModel(source: string | Uint8Array | ArrayBuffer): Promise<LanguageModel> {
+/**
+ * Loads a checkpoint from a file path (Node) or from its bytes (anywhere). Selects the
+ * fastest backend first unless one was chosen (initBackend) or is named here.
+ */
+export async function loadModel(source: string | Uint8Array | ArrayBuffer, opts: { backend?: string } = {}): Promise<LanguageModel> {
+  await ensureBackend(opts.backend);
   if (typeof source === 'string') {
     const { readCheckpointFile } = await import('./node/checkpoint-file.js');
     const { model, vocab } = await readCheckpointFile(source);

@@ -29,12 +29,15 @@ export function loadBackends(): Promise<Record<string, string>> {
   return loaded;
 }
 
+let chosen = false;
+
 /**
  * Selects a backend by name, or the fastest available when name is omitted or
  * 'auto'. Models must be created after this call (their arrays come from the backend).
  */
 export async function initBackend(name = 'auto'): Promise<Backend> {
   const failures = await loadBackends();
+  chosen = true;
   if (name === 'auto') {
     const best = BACKEND_PREFERENCE.find((n) => availableBackends().includes(n))!;
     return setBackend(best);
@@ -43,6 +46,12 @@ export async function initBackend(name = 'auto'): Promise<Backend> {
     throw new Error(`backend '${name}' is not available here: ${failures[name]}`);
   }
   return setBackend(name);
+}
+
+/** The API's default: the fastest backend, unless one was chosen already. */
+export async function ensureBackend(name?: string): Promise<Backend> {
+  if (name !== undefined || !chosen) return initBackend(name ?? 'auto');
+  return getBackend();
 }
 
 export { getBackend };

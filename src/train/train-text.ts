@@ -2,6 +2,7 @@
 import { LanguageModel } from '../models/language-model.js';
 import type { CharLMConfig } from '../models/char-lm.js';
 import { Trainer, type TrainConfig } from './trainer.js';
+import { ensureBackend } from '../backend/init.js';
 import { runTraining, type RunHooks, type StopReason } from './run.js';
 
 /** The 90/5/5 split in order (counted in tokens = code points), as char-rnn does it. */
@@ -19,6 +20,7 @@ export interface TrainTextOptions {
   sampleLength?: number;  // default 0
   timeLimit?: number;     // seconds, default none
   hooks?: RunHooks;
+  backend?: string;       // compute backend; default: the fastest available (see initBackend)
 }
 
 /**
@@ -26,6 +28,7 @@ export interface TrainTextOptions {
  * (the final weights), the trainer (for its state) and why training stopped.
  */
 export async function trainLanguageModel(text: string, o: TrainTextOptions = {}): Promise<{ model: LanguageModel; trainer: Trainer; stopReason: StopReason }> {
+  await ensureBackend(o.backend);
   const model = LanguageModel.create(text, o.model ?? {}, o.train?.seed ?? 1);
   const { train, val } = splitText(model.vocab.encode(text));
   const trainer = new Trainer(model.net, train, o.train ?? {});
