@@ -104,7 +104,13 @@ test('--help for every command, --version and info', async () => {
   for (const args of [['--version'], ['-v'], ['info']]) {
     const r = await run(args);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^rnnkit ${pkg.version.replace(/\./g, '\\.')} \\(node [^)]+\\), backend: ref \\(available: [^)]*ref[^)]*\\)\\n$`));
+    const m = new RegExp(`^rnnkit ${pkg.version.replace(/\./g, '\\.')} \\(node [^)]+\\), backend: (\\w+) \\(available: ([^)]*)\\)\\n`).exec(r.stdout);
+    assert.ok(m, r.stdout);
+    // the default is the fastest backend that loads here
+    const available = m[2]!.split(', ');
+    assert.ok(available.includes('ref'));
+    assert.equal(m[1], ['native', 'wasm', 'ref'].find((n) => available.includes(n)));
+    if (args[0] !== 'info') assert.equal(r.stdout.split('\n').length, 2, 'one line');
   }
   const b = await run(['info', '--backend', 'ref']);
   assert.equal(b.code, 0, b.stderr);

@@ -12,6 +12,7 @@ import { Trainer, DEFAULT_TRAIN, NonFiniteError, type TrainConfig, type TrainerM
 import { OPTIMIZERS } from '../train/optim.js';
 import { runTraining, type EvalReport } from '../train/run.js';
 import { splitText } from '../train/train-text.js';
+import { getBackend } from '../backend/registry.js';
 
 export const TRAIN_HELP = `Usage: rnnkit train <text-file> [options]
 
@@ -52,7 +53,7 @@ Run:
   --resume CKPT        continue the run saved in CKPT exactly where it stopped
                        (checkpoints go to CKPT's directory unless --out is given)
   --seed S             same seed and options give the same run   (1)
-  --preset NAME        demo: a small LSTM trained for two minutes
+  --preset NAME        demo: a 2x256 LSTM trained for two minutes
   --quiet              print nothing but errors
   -h, --help
 
@@ -75,8 +76,8 @@ const FIXED_ON_RESUME = ['cell', 'layers', 'hidden', 'embedding', 'dropout', 'ba
   'alpha', 'beta1', 'beta2', 'eps', 'clip', 'clip-value', 'lr-decay', 'lr-decay-after', 'seed', 'preset'];
 
 const PRESETS: Record<string, Record<string, string>> = {
-  // Sized so two minutes on two cores already give play-like samples.
-  demo: { cell: 'lstm', layers: '1', hidden: '128', embedding: '32', batch: '16', seq: '50', lr: '0.006',
+  // Sized so two minutes on two cores (native or wasm backend) give play-like samples.
+  demo: { cell: 'lstm', layers: '2', hidden: '256', embedding: '64', batch: '32', seq: '64', lr: '0.003',
     'time-limit': '120', epochs: '10', 'eval-every': '100', 'sample-length': '300' },
 };
 
@@ -155,7 +156,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const say = (line: string) => { if (!quiet) progress.log(line); };
   const c = lm.config, cfg = trainer.cfg;
   say(`rnnkit train: ${file} (${ids.length.toLocaleString('en')} chars, vocab ${lm.vocab.size}), ` +
-    `${c.cell} ${c.num_layers}x${c.hidden_size}, embedding ${c.embedding_size}, ${lm.net.params.data.length.toLocaleString('en')} parameters`);
+    `${c.cell} ${c.num_layers}x${c.hidden_size}, embedding ${c.embedding_size}, ${lm.net.params.data.length.toLocaleString('en')} parameters, backend ${getBackend().name}`);
   say(`  batch ${cfg.batch} x seq ${cfg.seq}, ${cfg.optimizer} lr ${cfg.lr}, ${trainer.batches.chunksPerEpoch} steps/epoch, ` +
     `${resume ? `resuming at step ${trainer.step}, ` : ''}training to step ${steps}${timeLimit ? ` or ${formatDuration(timeLimit)}` : ''}`);
 
