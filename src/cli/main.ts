@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// rnnkit command line: train | sample | eval. User errors print one line and exit 1.
+// rnnkit command line: train | sample | eval | bench. User errors print one line and exit 1.
 import { readFileSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
-import { availableBackends, getBackend, setBackend } from '../backend/registry.js';
+import { availableBackends, getBackend } from '../backend/registry.js';
+import { BACKEND_PREFERENCE, initBackend, loadBackends } from '../backend/init.js';
 import { trainCommand } from './train.js';
 import { sampleCommand, evalCommand } from './commands.js';
+import { benchCommand } from './bench.js';
 
 const HELP = `Usage: rnnkit <command> [options]
 
@@ -12,10 +14,12 @@ Commands:
   train <text-file>              train a character-level language model
   sample <checkpoint>            generate text from a trained model
   eval <checkpoint> <text-file>  loss of a text under a model (nats, bits/char)
+  bench                          training tokens/s and sampling chars/s
   info                           version and compute backends
 
 Common options:
-  --backend NAME                 compute backend (available: ${availableBackends().join(', ')})
+  --backend NAME                 compute backend: auto (the fastest available), native,
+                                 wasm or ref (the plain TypeScript reference)
   -h, --help                     help for a command: rnnkit <command> --help
   -v, --version
 `;
@@ -27,21 +31,35 @@ function version(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  // --backend may appear anywhere; the commands accept and ignore it
+  // --backend may appear anywhere; the commands accept and ignore it. The backend is
+  // chosen before any model exists, since models allocate their arrays from it.
   const bi = rest.findIndex((a) => a === '--backend' || a.startsWith('--backend='));
+  let backend = 'auto';
   if (bi >= 0) {
     const name = rest[bi]!.includes('=') ? rest[bi]!.split('=')[1]! : rest[bi + 1];
-    if (!name) throw new UserError('--backend needs a name');
-    try { setBackend(name); } catch (e) { throw new UserError((e as Error).message); }
+    if (!name || name.startsWith('-')) throw new UserError('--backend needs a name (auto, native, wasm or ref)');
+    backend = name;
+  }
+  // bench selects its own, per measured backend
+  if (cmd === 'train' || cmd === 'sample' || cmd === 'eval' || cmd === 'info' || cmd === '--version' || cmd === '-v') {
+    await loadBackends();
+    if (backend !== 'auto' && !(BACKEND_PREFERENCE as readonly string[]).includes(backend)) {
+      throw new UserError(`unknown backend '${backend}' (backends: auto, ${BACKEND_PREFERENCE.join(', ')})`);
+    }
+    try { await initBackend(backend); } catch (e) { throw new UserError((e as Error).message); }
   }
   switch (cmd) {
     case 'train': return trainCommand(rest);
     case 'sample': return sampleCommand(rest);
     case 'eval': return evalCommand(rest);
+    case 'bench': return benchCommand(rest);
     case 'info':
     case '--version':
     case '-v':
       process.stdout.write(`rnnkit ${version()} (node ${process.versions.node}), backend: ${getBackend().name} (available: ${availableBackends().join(', ')})\n`);
+      if (cmd === 'info') {
+        for (const [name, why] of Object.entries(await loadBackends())) process.stdout.write(`  ${name}: unavailable (${why})\n`);
+      }
       return 0;
     case undefined:
     case 'help':
@@ -50,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return cmd === undefined ? 1 : 0;
     default:
-      throw new UserError(`unknown command '${cmd}' (commands: train, sample, eval, info; see rnnkit --help)`);
+      throw new UserError(`unknown command '${cmd}' (commands: train, sample, eval, bench, info; see rnnkit --help)`);
   }
 }
 
