@@ -139,6 +139,8 @@ for (const [i, cell] of CELL_TYPES.entries()) {
   cases.push({ cell, L: 2, T: 6, B: 2, seed: 30 + i, dropout: 0.3 });
 }
 cases.push({ cell: 'lstm', L: 3, T: 8, B: 2, seed: 40 });
+// fewer positions than tokens (T*B < V): layer 0 projects positions, not a token table
+for (const [i, cell] of CELL_TYPES.entries()) cases.push({ cell, L: 2, T: 3, B: 2, seed: 50 + i });
 cases.push({ cell: 'gru', L: 3, T: 5, B: 2, seed: 41 });
 
 for (const s of cases) {

@@ -10,6 +10,7 @@ import { Rng } from '../core/rng.js';
 import { allocArray, getBackend } from '../backend/registry.js';
 import { linearForward, linearBackward } from '../nn/linear.js';
 import { dropoutForward, dropoutBackward } from '../nn/dropout.js';
+import { embeddingForward, embeddingBackward } from '../nn/embedding.js';
 import {
   CELL_TYPES, GATES, createRecurrentCache, recurrentForward, recurrentForwardTokens, recurrentBackward,
   recurrentBackwardTokens, tokenTable, tokenTableBackward, type CellType, type RecurrentCache, type RecurrentParams,
@@ -71,8 +72,11 @@ interface Workspace {
   T: number; B: number;
   ids: Int32Array;     // (T*B) inputs of the last forward
   targets: Int32Array; // (T*B), -1 = not predicted
+  useTable: boolean;   // N >= V: layer 0 projects every token once and looks rows up
   table: Arr;          // (V, G*H) layer 0's input projection of every token's embedding
   dtable: Arr;         // (V, G*H)
+  x0: Arr;             // (N, E) embeddings, when projecting positions directly (N < V)
+  dx0: Arr;            // (N, E)
   layers: RecurrentCache[];
   drop: Arr[];         // per layer below the top: dropped outputs (T*B, H) that feed the next layer
   masks: Arr[];        // dropout masks (T*B, H)
@@ -152,13 +156,15 @@ export class CharLM {
     if (useDropout && !opts.rng) throw new Error('forward: dropout needs an rng');
     ws.dropped = useDropout;
 
-    // layer 0 sees embeddings, so its input projection is a lookup into a (V, G*H) table
+    // layer 0 sees embeddings: with at least as many positions as tokens, projecting
+    // every token once into a (V, G*H) table and looking rows up is the cheaper way
     const emb = this.params.get('embedding.weight');
-    tokenTable(ws.table, emb, V, ws.layers[0]!, this.layerParams[0]!);
-    let x: Arr = emb, xOff = 0;
+    if (ws.useTable) tokenTable(ws.table, emb, V, ws.layers[0]!, this.layerParams[0]!);
+    else embeddingForward(ws.x0, ws.ids, emb, N, this.config.embedding_size);
+    let x: Arr = ws.x0, xOff = 0;
     for (let l = 0; l < L; l++) {
       const c = ws.layers[l]!, p = this.layerParams[l]!, so = l * BH;
-      if (l === 0) recurrentForwardTokens(c, p, ws.table, ws.ids, state.h, so, state.c, so);
+      if (l === 0 && ws.useTable) recurrentForwardTokens(c, p, ws.table, ws.ids, state.h, so, state.c, so);
       else recurrentForward(c, p, x, xOff, state.h, so, state.c, so);
       state.h.set(c.hs.subarray(T * BH, (T + 1) * BH), so);
       if (cell === 'lstm') state.c.set(c.cs.subarray(T * BH, (T + 1) * BH), so);
@@ -206,9 +212,12 @@ export class CharLM {
     for (let l = L - 1; l >= 0; l--) {
       const c = ws.layers[l]!, p = this.layerParams[l]!, dp = this.layerGrads[l]!;
       c.dh.fill(0); c.dc.fill(0);
-      if (l === 0) {
+      if (l === 0 && ws.useTable) {
         recurrentBackwardTokens(dp, ws.dtable, ws.ids, ws.dys[0]!, 0, c, p);
         tokenTableBackward(dp, this.grads.get('embedding.weight'), ws.dtable, this.params.get('embedding.weight'), V, c, p);
+      } else if (l === 0) {
+        recurrentBackward(dp, ws.dx0, 0, ws.dys[0]!, 0, c, p);
+        embeddingBackward(this.grads.get('embedding.weight'), ws.dx0, ws.ids, N, this.config.embedding_size);
       } else {
         const dx = ws.dys[l - 1]!;
         recurrentBackward(dp, dx, 0, ws.dys[l]!, 0, c, p);
@@ -232,12 +241,14 @@ export class CharLM {
     let ws = this.workspaces.get(key);
     if (ws) return ws;
     const { vocab_size: V, embedding_size: E, hidden_size: H, num_layers: L, cell } = this.config;
-    const F = (n: number) => allocArray(n, this.dtype), N = T * B;
+    const F = (n: number) => allocArray(n, this.dtype), N = T * B, useTable = N >= V;
     const layers: RecurrentCache[] = [];
     for (let l = 0; l < L; l++) layers.push(createRecurrentCache(cell, T, B, l === 0 ? E : H, H, this.dtype));
     const perLayer = (n: number) => Array.from({ length: n }, () => F(N * H));
     ws = {
-      T, B, ids: new Int32Array(N), targets: new Int32Array(N), table: F(V * GATES[cell] * H), dtable: F(V * GATES[cell] * H), layers,
+      T, B, ids: new Int32Array(N), targets: new Int32Array(N), layers, useTable,
+      table: F(useTable ? V * GATES[cell] * H : 0), dtable: F(useTable ? V * GATES[cell] * H : 0),
+      x0: F(useTable ? 0 : N * E), dx0: F(useTable ? 0 : N * E),
       drop: this.config.dropout > 0 ? perLayer(L - 1) : [], masks: this.config.dropout > 0 ? perLayer(L - 1) : [],
       dys: perLayer(L), logits: F(N * V), probs: F(N * V), dlogits: F(N * V), dropped: false, count: 0,
     };
