@@ -481,6 +481,7 @@ async function timeToLoss(opts) {
   const results = { machine: m, options: o, rnnkit: [], torch: null };
   let recipe = null;
   for (const b of backends) {
+    await waitQuiet(`rnnkit ${b ?? defaultBackend}`);
     const r = await rnnkitTimeToLoss(b, o);
     if (!b && r.backend === 'default') r.backend = defaultBackend;
     results.rnnkit.push(r);
@@ -488,7 +489,10 @@ async function timeToLoss(opts) {
   }
   const { DEFAULT_TRAIN } = await import(new URL('../dist/src/train/trainer.js', import.meta.url).href);
   const withTorch = !opts['no-torch'] && torchImportable();
-  if (withTorch && recipe) results.torch = await torchTimeToLoss({ ...recipe, clip: DEFAULT_TRAIN.clip }, o);
+  if (withTorch && recipe) {
+    await waitQuiet('pytorch');
+    results.torch = await torchTimeToLoss({ ...recipe, clip: DEFAULT_TRAIN.clip }, o);
+  }
   results.machine.loadavg_end = loadavg().map((x) => +x.toFixed(2));
 
   const out = [''];
