@@ -31,6 +31,11 @@ export function loadBackends(): Promise<Record<string, string>> {
 
 let chosen = false;
 
+/** The backend 'auto' selects: the first of BACKEND_PREFERENCE that loaded. */
+export function fastestAvailable(): string {
+  return BACKEND_PREFERENCE.find((n) => availableBackends().includes(n)) ?? 'ref';
+}
+
 /**
  * Selects a backend by name, or the fastest available when name is omitted or
  * 'auto'. Models must be created after this call (their arrays come from the backend).
@@ -38,10 +43,7 @@ let chosen = false;
 export async function initBackend(name = 'auto'): Promise<Backend> {
   const failures = await loadBackends();
   chosen = true;
-  if (name === 'auto') {
-    const best = BACKEND_PREFERENCE.find((n) => availableBackends().includes(n))!;
-    return setBackend(best);
-  }
+  if (name === 'auto') return setBackend(fastestAvailable());
   if (!availableBackends().includes(name) && failures[name]) {
     throw new Error(`backend '${name}' is not available here: ${failures[name]}`);
   }
@@ -54,4 +56,3 @@ export async function ensureBackend(name?: string): Promise<Backend> {
   return getBackend();
 }
 
-export { getBackend };

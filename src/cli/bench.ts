@@ -9,7 +9,7 @@
 // BENCHMARKS.md next to scripts/bench_torch.py.
 import { parse, num, oneOf, type Options } from './args.js';
 import { UserError } from '../core/errors.js';
-import { BACKEND_PREFERENCE, initBackend, loadBackends } from '../backend/init.js';
+import { fastestAvailable, loadBackends } from '../backend/init.js';
 import { availableBackends, getBackend } from '../backend/registry.js';
 import { CharLM } from '../models/char-lm.js';
 import { LanguageModel } from '../models/language-model.js';
@@ -128,7 +128,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (given['list-backends']) {
     const failures = await loadBackends();
     const available = availableBackends();
-    const auto = BACKEND_PREFERENCE.find((n) => available.includes(n)) ?? 'ref';
+    const auto = fastestAvailable();
     process.stdout.write(JSON.stringify({ available, auto, unavailable: failures }) + '\n');
     return 0;
   }
@@ -150,12 +150,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const seed = num(v, 'seed', 1, { int: true, min: 0 });
   const json = !!v['json'];
 
-  // the backend must be chosen before the model exists: its arrays come from it
-  try {
-    await initBackend((v['backend'] as string | undefined) ?? 'auto');
-  } catch (e) {
-    throw new UserError((e as Error).message);
-  }
+  // main.ts has selected --backend (default auto) before this runs: models take their arrays from it
   const backend = getBackend().name;
 
   const { cell, batch: B, seq: T, hidden: H, layers: L, embedding: E, vocab: V } = cfg;

@@ -40,8 +40,7 @@ async function main(argv: string[]): Promise<number> {
     if (!name || name.startsWith('-')) throw new UserError('--backend needs a name (auto, native, wasm or ref)');
     backend = name;
   }
-  // bench selects its own, per measured backend
-  if (cmd === 'train' || cmd === 'sample' || cmd === 'eval' || cmd === 'info' || cmd === '--version' || cmd === '-v') {
+  if (['train', 'sample', 'eval', 'bench', 'info', '--version', '-v'].includes(cmd ?? '')) {
     await loadBackends();
     if (backend !== 'auto' && !(BACKEND_PREFERENCE as readonly string[]).includes(backend)) {
       throw new UserError(`unknown backend '${backend}' (backends: auto, ${BACKEND_PREFERENCE.join(', ')})`);
