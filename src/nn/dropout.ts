@@ -3,12 +3,13 @@
 import type { Arr } from '../core/params.js';
 import type { Rng } from '../core/rng.js';
 
-export function dropoutForward(out: Arr, mask: Arr, x: Arr, xOff: number, n: number, p: number, rng: Rng): void {
+/** out and mask are written from outOff on. */
+export function dropoutForward(out: Arr, mask: Arr, x: Arr, xOff: number, n: number, p: number, rng: Rng, outOff = 0): void {
   const scale = 1 / (1 - p);
   for (let k = 0; k < n; k++) {
     const m = rng.uniform() < p ? 0 : scale;
-    mask[k] = m;
-    out[k] = x[xOff + k] * m;
+    mask[outOff + k] = m;
+    out[outOff + k] = x[xOff + k] * m;
   }
 }
 

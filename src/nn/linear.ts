@@ -2,10 +2,10 @@
 import type { Arr } from '../core/params.js';
 import { getBackend } from '../backend/registry.js';
 
-export function linearForward(y: Arr, x: Arr, xOff: number, W: Arr, b: Arr, N: number, I: number, O: number): void {
+export function linearForward(y: Arr, x: Arr, xOff: number, W: Arr, b: Arr, N: number, I: number, O: number, yOff = 0): void {
   const be = getBackend();
-  be.fillRows(y, 0, b, N, O);
-  be.gemm(false, true, N, O, I, 1, x, xOff, I, W, 0, I, 1, y, 0, O);
+  be.fillRows(y, yOff, b, N, O);
+  be.gemm(false, true, N, O, I, 1, x, xOff, I, W, 0, I, 1, y, yOff, O);
 }
 
 /** dW += dy^T x, db += Σ dy, dx = dy W (skipped when dx is null). */

@@ -6,14 +6,15 @@
 // Derivation of the backward: docs/backprop.md.
 import { getBackend } from '../backend/registry.js';
 import type { Arr } from '../core/params.js';
-import type { RecurrentCache, RecurrentParams } from './recurrent.js';
+import { addOutputGrad, maskState, recurrentGradIn, recurrentInput, type RecurrentCache, type RecurrentParams } from './recurrent.js';
 
-/** c.g holds W_ih x_t + b_ih + b_hh for every t; c.hs / c.cs block 0 hold h0 / c0. */
-export function lstmForward(c: RecurrentCache, p: RecurrentParams): void {
-  const be = getBackend(), { T, B, H } = c, BH = B * H, G = 4 * H;
-  for (let t = 0; t < T; t++) {
-    be.gemm(false, true, B, G, H, 1, c.hs, t * BH, H, p.whh, 0, H, 1, c.g, t * B * G, G);
+/** Steps [t0, t1). c.g holds W_ih x_t + b_ih + b_hh; c.hs / c.cs block t0 hold the state. */
+export function lstmForward(c: RecurrentCache, p: RecurrentParams, t0: number, t1: number): void {
+  const be = getBackend(), { B, H } = c, BH = B * H, G = 4 * H, hin = recurrentInput(c);
+  for (let t = t0; t < t1; t++) {
+    be.gemm(false, true, B, G, H, 1, hin, t * BH, H, p.whh, 0, H, 1, c.g, t * B * G, G);
     be.lstmStepForward(c.g, t * B * G, c.cs, (t + 1) * BH, c.tc, t * BH, c.hs, (t + 1) * BH, c.cs, t * BH, B, H);
+    maskState(c, t + 1);
   }
 }
 
@@ -21,9 +22,9 @@ export function lstmForward(c: RecurrentCache, p: RecurrentParams): void {
 export function lstmBackward(dy: Arr, dyOff: number, c: RecurrentCache, p: RecurrentParams): void {
   const be = getBackend(), { T, B, H } = c, BH = B * H, G = 4 * H;
   for (let t = T - 1; t >= 0; t--) {
-    for (let k = 0; k < BH; k++) c.dh[k] += dy[dyOff + t * BH + k]!;
+    addOutputGrad(c, dy, dyOff, t);
     be.lstmStepBackward(c.dg, t * B * G, c.dc, c.dh, c.g, t * B * G, c.tc, t * BH, c.cs, t * BH, B, H);
     // dL/dh_{t-1} = dgates_t W_hh
-    be.gemm(false, false, B, H, G, 1, c.dg, t * B * G, G, p.whh, 0, H, 0, c.dh, 0, H);
+    recurrentGradIn(c, p.whh, c.dg, t * B * G, G, false);
   }
 }
