@@ -10,7 +10,9 @@ import { Rng } from '../core/rng.js';
 import { allocArray, getBackend } from '../backend/registry.js';
 import { linearForward, linearBackward } from '../nn/linear.js';
 import { dropoutForward, dropoutBackward } from '../nn/dropout.js';
-import { embeddingForward, embeddingBackward } from '../nn/embedding.js';
+import { embeddingBackward } from '../nn/embedding.js';
+import { pascanuForward, pascanuBackward } from '../nn/pascanu.js';
+import { UserError } from '../core/errors.js';
 import {
   CELL_TYPES, GATES, createRecurrentCache, recurrentForward, recurrentForwardTokens, recurrentBackward,
   recurrentBackwardTokens, recordHiddenGrads, setRecurrentMask, tokenTable, tokenTableBackward, type CellType, type RecurrentCache, type RecurrentParams,
@@ -137,7 +139,13 @@ interface Workspace {
   dropped: boolean;    // whether the last forward used dropout
   fresh: boolean;      // the last forward started from the initial state
   count: number;       // predicted positions of the last forward
+  reg?: { w: Arr; u: Arr; gu: Arr; e: Arr[]; none: Arr }; // Pascanu regularizer scratch, (T*B, H) each
   fed: number;         // inputs of the last forward that were the model's own samples
+}
+
+export interface BackwardOptions {
+  /** Weight λ of Pascanu et al.'s regularizer Ω (vanilla RNNs): the gradient is of loss + λ Ω. */
+  pascanu?: number;
 }
 
 export interface ForwardOptions {
@@ -373,14 +381,14 @@ export class CharLM {
    * over its predicted positions. Accumulates into this.grads (call zeroGrad() first).
    * The final state is treated as feeding nothing (truncated BPTT).
    */
-  backward(): void {
+  backward(opts: BackwardOptions = {}): { regularizer: number } {
     const ws = this.last;
     if (!ws || ws.count === 0) throw new Error('backward: call forward with targets first');
     const { vocab_size: V, hidden_size: H, num_layers: L, sum_outputs } = this.config;
-    const { T, B } = ws, N = T * B, BH = B * H;
-    for (const c of ws.layers) recordHiddenGrads(c, this.recording, this.dtype);
+    const { T, B } = ws, N = T * B, BH = B * H, lambda = opts.pascanu ?? 0;
+    if (lambda > 0) this.checkPascanu(ws);
+    for (const c of ws.layers) recordHiddenGrads(c, this.recording || lambda > 0, this.dtype);
     getBackend().softmaxXentBackward(ws.dlogits, ws.probs, ws.targets, N, V, 1 / ws.count);
-    const top = ws.layers[L - 1]!;
     if (sum_outputs) {
       // every layer's output feeds the head directly
       linearBackward(ws.dsum, this.grads.get('head.weight'), this.grads.get('head.bias'), ws.dlogits,
@@ -388,8 +396,34 @@ export class CharLM {
       ws.dys[L - 1]!.set(ws.dsum);
     } else {
       linearBackward(ws.dys[L - 1]!, this.grads.get('head.weight'), this.grads.get('head.bias'), ws.dlogits,
-        top.hs, BH, this.params.get('head.weight'), N, H, V);
+        ws.layers[L - 1]!.hs, BH, this.params.get('head.weight'), N, H, V);
     }
+    this.backwardLayers(ws, sum_outputs ? () => ws.dsum : null);
+    if (lambda === 0) return { regularizer: 0 };
+    // Pascanu's Ω, with every v_t = dE/dh_t of the sweep above held constant: its direct
+    // dW_hh here, and its dependence on h_t backpropagated by a second sweep
+    const reg = this.pascanuBuffers(ws);
+    let omega = 0;
+    for (let l = 0; l < L; l++) {
+      const c = ws.layers[l]!, relu = this.config.cell === 'rnn_relu', whh = this.layerParams[l]!.whh;
+      omega += pascanuForward(relu, T, B, H, c.hs, c.dhs, whh, reg.w, reg.u) / N;
+      pascanuBackward(relu, T, B, H, c.hs, c.dhs, whh, reg.w, reg.u, reg.gu, lambda / N, this.layerGrads[l]!.whh, reg.e[l]!);
+    }
+    // the second sweep must not overwrite the recorded v_t
+    const recorded = ws.layers.map((c) => c.dhs);
+    for (const c of ws.layers) c.dhs = reg.none;
+    ws.dys[L - 1]!.set(reg.e[L - 1]!);
+    this.backwardLayers(ws, (l) => reg.e[l]!);
+    ws.layers.forEach((c, l) => { c.dhs = this.recording ? recorded[l]! : reg.none; });
+    return { regularizer: omega };
+  }
+
+  /**
+   * Backpropagates ws.dys[L-1] (dL/d top outputs) down the stack into this.grads. extra(l),
+   * when given, is added to dL/d(layer l's outputs) on the way (sum_outputs, Ω).
+   */
+  private backwardLayers(ws: Workspace, extra: ((l: number) => Arr) | null): void {
+    const { vocab_size: V, hidden_size: H, num_layers: L } = this.config, N = ws.T * ws.B;
     for (let l = L - 1; l >= 0; l--) {
       const c = ws.layers[l]!, p = this.layerParams[l]!, dp = this.layerGrads[l]!;
       c.dh.fill(0); c.dc.fill(0);
@@ -403,10 +437,24 @@ export class CharLM {
         const dx = ws.dys[l - 1]!;
         recurrentBackward(dp, dx, 0, ws.dys[l]!, 0, c, p);
         if (ws.dropped) dropoutBackward(dx, dx, ws.masks[l - 1]!, N * H);
-        if (sum_outputs) for (let k = 0; k < N * H; k++) dx[k] += ws.dsum[k]!;
+        if (extra) { const e = extra(l - 1); for (let k = 0; k < N * H; k++) dx[k] += e[k]!; }
       }
     }
     if (ws.fresh && this.config.initial_state === 'learned') this.initialStateBackward(ws);
+  }
+
+  private checkPascanu(ws: Workspace): void {
+    const { cell, layer_norm } = this.config;
+    if ((cell !== 'rnn_tanh' && cell !== 'rnn_relu') || layer_norm) throw new UserError(`the Pascanu regularizer is defined for vanilla RNNs (rnn_tanh, rnn_relu without layer norm), not ${layer_norm ? 'layer-normalised ' : ''}${cell}`);
+    if (ws.layers.some((c) => c.mask.length)) throw new UserError('the Pascanu regularizer cannot be combined with recurrent dropout');
+  }
+
+  private pascanuBuffers(ws: Workspace): NonNullable<Workspace['reg']> {
+    if (!ws.reg) {
+      const F = (n: number) => allocArray(n, this.dtype), NH = ws.T * ws.B * this.config.hidden_size;
+      ws.reg = { w: F(NH), u: F(NH), gu: F(NH), e: ws.layers.map(() => F(NH)), none: F(0) };
+    }
+    return ws.reg;
   }
 
   /** d init.h0[l] = Σ over streams of dL/dh0 (likewise c0): every stream started from it. */
