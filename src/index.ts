@@ -1,12 +1,20 @@
 // rnnkit public API. Everything here runs in browsers too, except loading from and
 // saving to a file path (Node), which is imported only when used.
 export { LanguageModel, type EvalStats } from './models/language-model.js';
-export { CharLM, type CharLMConfig, type RecurrentState, charLMParamSpecs } from './models/char-lm.js';
+export {
+  CharLM, type CharLMConfig, type RecurrentState, type ForwardOptions, type BackwardOptions, type InitialState,
+  INITIAL_STATES, charLMParamSpecs, isReferenceConfig,
+} from './models/char-lm.js';
 export type { SampleOptions } from './models/sample.js';
 export { Vocab } from './data/vocab.js';
 export { Rng } from './core/rng.js';
 export { UserError } from './core/errors.js';
-export { Trainer, DEFAULT_TRAIN, NonFiniteError, type TrainConfig, type StepResult } from './train/trainer.js';
+export { Trainer, DEFAULT_TRAIN, NonFiniteError, FEED_MODES, type FeedMode, type TrainConfig, type StepResult } from './train/trainer.js';
+export { scheduledProbability, SCHEDULES, type ScheduleName } from './train/schedule.js';
+export { warmStartAccuracy, type WarmStartResult } from './train/warm-start.js';
+export { lineChart, type Series, type ChartOptions } from './viz/chart.js';
+export { svgToPng } from './viz/png.js';
+export { spectralNorm, frobeniusNorm } from './analysis/linalg.js';
 export { runTraining, type RunOptions, type RunHooks, type EvalReport } from './train/run.js';
 export { Optimizer, OPTIMIZERS, type OptimizerName } from './train/optim.js';
 export { sequenceLoss, streamLoss } from './train/evaluate.js';

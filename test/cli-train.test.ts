@@ -171,6 +171,19 @@ test('resume continues exactly: sgd with momentum, dropout, lr decay and an epoc
   assert.equal(m.trainer.lr, 0.25, 'lr decayed once');
 });
 
+test('resume continues exactly: TBPTT(16, 24), scheduled sampling, noisy initial state, recurrent dropout, an epoch boundary', async () => {
+  await checkExactResume('resume-options', 'small.txt', ['--bptt', '24', '--feed', 'scheduled', '--schedule-steps', '4',
+    '--init-state', 'noisy', '--recurrent-dropout', '0.2', '--layers', '2']);
+  const m = trainMeta(join(dir, 'resume-options-c', 'latest.safetensors'));
+  assert.equal(m.trainer.epoch, 1, 'crossed an epoch boundary');
+});
+
+test('resume continues exactly: learned initial state, layer norm, summed outputs', async () => {
+  await checkExactResume('resume-learned', 'small.txt', ['--init-state', 'learned', '--layer-norm', '--sum-outputs', '--layers', '2']);
+  const names = [...tensorsOf(join(dir, 'resume-learned-c', 'latest.safetensors')).tensors.keys()];
+  for (const n of ['init.h0', 'init.c0', 'rnn.ln_c_weight_l1', 'optim.m.init.h0']) assert.ok(names.includes(n), `${n} saved`);
+});
+
 test('resume errors are one line', async () => {
   const ckpt = join('base', 'latest.safetensors'); // 12 steps on t.txt
   const original = await readFile(join(dir, 't.txt'), 'utf8');

@@ -8,7 +8,10 @@ import { readTextFile } from '../node/files.js';
 import { readCheckpointFile, writeCheckpointFile } from '../node/checkpoint-file.js';
 import { LanguageModel } from '../models/language-model.js';
 import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
-import { Trainer, DEFAULT_TRAIN, NonFiniteError, type TrainConfig, type TrainerMeta } from '../train/trainer.js';
+import { Trainer, DEFAULT_TRAIN, FEED_MODES, NonFiniteError, type TrainConfig, type TrainerMeta } from '../train/trainer.js';
+import { SCHEDULES } from '../train/schedule.js';
+import { INITIAL_STATES, isReferenceConfig, type InitialState } from '../models/char-lm.js';
+import { open, type FileHandle } from 'node:fs/promises';
 import { OPTIMIZERS } from '../train/optim.js';
 import { runTraining, type EvalReport } from '../train/run.js';
 import { splitText } from '../train/train-text.js';
@@ -18,8 +21,9 @@ export const TRAIN_HELP = `Usage: rnnkit train <text-file> [options]
 
 Trains a character-level language model on a UTF-8 text file. The text is split
 90/5/5 in order into train/validation/test; the vocabulary is every character of
-the file. B streams of the training text are read in chunks of T steps, carrying
-each stream's hidden state across chunks (truncated BPTT, k1 = k2 = T).
+the file. B streams of the training text advance k1 steps per update, carrying
+each stream's hidden state forward; each update backpropagates through the last
+k2 steps (truncated BPTT(k1, k2); docs/training.md).
 
 Model:
   --cell C             lstm | gru | rnn_tanh | rnn_relu          (lstm)
@@ -27,9 +31,25 @@ Model:
   --hidden H           hidden units per layer                    (128)
   --embedding E        embedding size                            (64)
   --dropout P          dropout between layers, training only     (0)
+  --recurrent-dropout P  variational dropout on h(t-1) -> W_hh, one mask
+                       per sequence, training only               (0)
+  --layer-norm         layer-normalised cells (Ba et al. 2016)
+  --forget-bias X      LSTM forget-gate bias at init; 'none' keeps
+                       PyTorch's uniform init                    (1)
+  --init-state S       zero | learned | noisy: the state each stream
+                       starts from                               (zero)
+  --init-noise X       noisy: std of that noise, training only   (0.1)
+  --sum-outputs        the output layer reads the sum of all layers' outputs
 Data and BPTT:
   --batch B            parallel streams                          (32)
-  --seq T              steps per chunk (truncated BPTT length)   (64)
+  --seq K1             steps per update (k1)                     (64)
+  --bptt K2            steps each update backpropagates through (k2) (= K1)
+  --feed F             teacher | free | scheduled: inputs are the true
+                       characters, the model's own samples, or a schedule
+                       rising from one to the other              (teacher)
+  --schedule S         linear | inverse-sigmoid | exponential    (linear)
+  --schedule-steps N   updates until the schedule feeds back 1/2 (linear: all) (10000)
+  --feed-max P         the schedule never feeds back more than P (1)
 Optimization:
   --optimizer O        sgd | adagrad | rmsprop | adam            (adam)
   --lr X               learning rate                             (0.002)
@@ -39,6 +59,8 @@ Optimization:
   --eps X              adagrad/rmsprop/adam epsilon              (1e-8)
   --clip N             clip the global gradient norm to N, 0=off (5)
   --clip-value X       clip each gradient entry to [-X, X] instead
+  --pascanu W          add W x Pascanu et al.'s gradient-norm regularizer
+                       (rnn_tanh, rnn_relu)                      (0)
   --lr-decay F         multiply lr by F after each epoch ...     (1 = none)
   --lr-decay-after E   ... once E epochs are done                (0)
 Run:
@@ -48,6 +70,8 @@ Run:
   --eval-every N       steps between validation, sample, checkpoint (250)
   --sample-length N    characters sampled at each evaluation     (200)
   --log-every N        steps between log lines when not on a terminal (50)
+  --log-csv FILE       one line per update: step, loss, gradient norm before
+                       clipping, clipped, lr, fed-back fraction, tokens/s
   --out DIR            checkpoint directory: DIR/latest.safetensors and
                        DIR/best.safetensors (lowest validation loss) (checkpoints)
   --resume CKPT        continue the run saved in CKPT exactly where it stopped
@@ -69,11 +93,17 @@ const OPTIONS: Options = {
   'time-limit': { type: 'string' }, 'eval-every': { type: 'string' }, 'sample-length': { type: 'string' },
   'log-every': { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' }, seed: { type: 'string' },
   preset: { type: 'string' }, quiet: { type: 'boolean' }, backend: { type: 'string' },
+  'recurrent-dropout': { type: 'string' }, 'layer-norm': { type: 'boolean' }, 'forget-bias': { type: 'string' },
+  'init-state': { type: 'string' }, 'init-noise': { type: 'string' }, 'sum-outputs': { type: 'boolean' },
+  bptt: { type: 'string' }, feed: { type: 'string' }, schedule: { type: 'string' }, 'schedule-steps': { type: 'string' },
+  'feed-max': { type: 'string' }, pascanu: { type: 'string' }, 'log-csv': { type: 'string' },
 };
 
 /** Options that fix the model or the optimization; a resumed run takes them from its checkpoint. */
 const FIXED_ON_RESUME = ['cell', 'layers', 'hidden', 'embedding', 'dropout', 'batch', 'seq', 'optimizer', 'lr', 'momentum',
-  'alpha', 'beta1', 'beta2', 'eps', 'clip', 'clip-value', 'lr-decay', 'lr-decay-after', 'seed', 'preset'];
+  'alpha', 'beta1', 'beta2', 'eps', 'clip', 'clip-value', 'lr-decay', 'lr-decay-after', 'seed', 'preset',
+  'recurrent-dropout', 'layer-norm', 'forget-bias', 'init-state', 'init-noise', 'sum-outputs', 'bptt', 'feed', 'schedule',
+  'schedule-steps', 'feed-max', 'pascanu'];
 
 const PRESETS: Record<string, Record<string, string>> = {
   // Sized so two minutes on two cores (native or wasm backend) give play-like samples.
@@ -135,14 +165,37 @@ export async function trainCommand(argv: string[]): Promise<number> {
       clipValue: num(v, 'clip-value', 0, { min: 0 }),
       lrDecay: num(v, 'lr-decay', 1, { min: 0, max: 1, minExclusive: true }),
       lrDecayAfter: num(v, 'lr-decay-after', 0, { int: true, min: 0 }),
+      bptt: num(v, 'bptt', 0, { int: true, min: 1 }),
+      feed: oneOf(v, 'feed', DEFAULT_TRAIN.feed, FEED_MODES),
+      schedule: oneOf(v, 'schedule', DEFAULT_TRAIN.schedule, SCHEDULES),
+      scheduleSteps: num(v, 'schedule-steps', DEFAULT_TRAIN.scheduleSteps, { min: 0, minExclusive: true }),
+      feedMax: num(v, 'feed-max', DEFAULT_TRAIN.feedMax, { min: 0, max: 1 }),
+      pascanu: num(v, 'pascanu', 0, { min: 0 }),
       seed: num(v, 'seed', DEFAULT_TRAIN.seed, { int: true, min: 0 }),
     };
+    for (const k of ['schedule', 'schedule-steps', 'feed-max'] as const) {
+      if (v[k] !== undefined && cfg.feed !== 'scheduled') throw new UserError(`--${k} needs --feed scheduled`);
+    }
+    const cell = oneOf<CellType>(v, 'cell', 'lstm', CELL_TYPES);
+    const initState = oneOf<InitialState>(v, 'init-state', 'zero', INITIAL_STATES);
+    if (v['init-noise'] !== undefined && initState !== 'noisy') throw new UserError('--init-noise needs --init-state noisy');
+    if (cfg.pascanu && !cell.startsWith('rnn_')) throw new UserError(`--pascanu is for vanilla RNNs (--cell rnn_tanh or rnn_relu), not ${cell}`);
+    if (cfg.pascanu && v['layer-norm']) throw new UserError('--pascanu cannot be combined with --layer-norm');
+    if (cfg.pascanu && v['recurrent-dropout'] !== undefined) throw new UserError('--pascanu cannot be combined with --recurrent-dropout');
+    const fb = v['forget-bias'] as string | undefined;
+    if (fb !== undefined && cell !== 'lstm') throw new UserError(`--forget-bias is for LSTM cells, not ${cell}`);
     lm = LanguageModel.create(text, {
-      cell: oneOf<CellType>(v, 'cell', 'lstm', CELL_TYPES),
+      cell,
       num_layers: num(v, 'layers', 2, { int: true, min: 1 }),
       hidden_size: num(v, 'hidden', 128, { int: true, min: 1 }),
       embedding_size: num(v, 'embedding', 64, { int: true, min: 1 }),
       dropout: num(v, 'dropout', 0, { min: 0, max: 0.99 }),
+      recurrent_dropout: num(v, 'recurrent-dropout', 0, { min: 0, max: 0.99 }),
+      layer_norm: !!v['layer-norm'],
+      forget_bias: fb === 'none' ? null : num(v, 'forget-bias', 1, {}),
+      initial_state: initState,
+      initial_noise: num(v, 'init-noise', initState === 'noisy' ? 0.1 : 0, { min: 0 }),
+      sum_outputs: !!v['sum-outputs'],
     }, cfg.seed);
     ids = lm.vocab.encode(text, file!);
     trainer = new Trainer(lm.net, splitText(ids).train, cfg);
@@ -152,13 +205,17 @@ export async function trainCommand(argv: string[]): Promise<number> {
     : Math.max(1, Math.round(num(v, 'epochs', 10, { min: 0, minExclusive: true }) * trainer.batches.chunksPerEpoch));
   if (resume && trainer.step >= steps) throw new UserError(`${resume}: already at step ${trainer.step}; pass a larger --steps or --epochs to continue`);
 
+  const csv = v['log-csv'] ? await openLog(v['log-csv'] as string, !!resume) : null;
   const progress = new Progress();
   const say = (line: string) => { if (!quiet) progress.log(line); };
   const c = lm.config, cfg = trainer.cfg;
   say(`rnnkit train: ${file} (${ids.length.toLocaleString('en')} chars, vocab ${lm.vocab.size}), ` +
     `${c.cell} ${c.num_layers}x${c.hidden_size}, embedding ${c.embedding_size}, ${lm.net.params.data.length.toLocaleString('en')} parameters, backend ${getBackend().name}`);
-  say(`  batch ${cfg.batch} x seq ${cfg.seq}, ${cfg.optimizer} lr ${cfg.lr}, ${trainer.batches.chunksPerEpoch} steps/epoch, ` +
+  const k2 = cfg.bptt || cfg.seq;
+  say(`  batch ${cfg.batch}, TBPTT(k1=${cfg.seq}, k2=${k2}), ${cfg.optimizer} lr ${cfg.lr}, ${trainer.batches.updatesPerEpoch} steps/epoch, ` +
     `${resume ? `resuming at step ${trainer.step}, ` : ''}training to step ${steps}${timeLimit ? ` or ${formatDuration(timeLimit)}` : ''}`);
+  const extras = describeOptions(lm.config, cfg);
+  if (extras) say(`  ${extras}`);
 
   const save = async (path: string) => {
     const snap = trainer.snapshot();
@@ -177,19 +234,25 @@ export async function trainCommand(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const t0 = Date.now(), step0 = trainer.step, tokensPerStep = cfg.batch * cfg.seq;
-  let smooth = NaN, clippedCount = 0;
+  let smooth = NaN;
+  // clipping statistics since the last evaluation: how often, and the norms before clipping
+  const clipStats = { n: 0, clipped: 0, normSum: 0, normMax: 0 };
   const rate = () => ((trainer.step - step0) * tokensPerStep) / Math.max(1e-3, (Date.now() - t0) / 1000);
   try {
     const reason = await runTraining(trainer, val, lm.vocab, { steps, evalEvery, sampleLength, timeLimit }, {
       shouldStop: () => stop,
       onStep(r, t) {
         smooth = Number.isNaN(smooth) ? r.loss : 0.95 * smooth + 0.05 * r.loss;
-        if (r.clipped) clippedCount++;
+        clipStats.n++; clipStats.normSum += r.gradNorm; clipStats.normMax = Math.max(clipStats.normMax, r.gradNorm);
+        if (r.clipped) clipStats.clipped++;
+        csv?.write(`${t.step},${r.loss},${r.gradNorm},${r.clipped ? 1 : 0},${r.lr},${r.fed},${Math.round(rate())}\n`);
         if (quiet) return;
         const elapsed = (Date.now() - t0) / 1000, perStep = elapsed / (t.step - step0);
         let eta = (steps - t.step) * perStep;
         if (timeLimit) eta = Math.min(eta, timeLimit - elapsed);
         const line = `step ${t.step}/${steps} | epoch ${t.epochs.toFixed(2)} | loss ${smooth.toFixed(4)} | ` +
+          `grad norm ${r.gradNorm.toPrecision(3)}${r.clipped ? ' (clipped)' : ''} | ` +
+          `${cfg.feed === 'teacher' ? '' : `fed back ${(100 * r.fed).toFixed(0)}% | `}` +
           `${Math.round(rate()).toLocaleString('en')} tok/s | ETA ${formatDuration(eta)}`;
         if (progress.live) progress.status(line);
         else if (t.step % logEvery === 0) progress.log(line);
@@ -199,9 +262,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
         if (e.best) await save(best);
         if (quiet) return;
         const val = Number.isNaN(e.valLoss) ? 'n/a' : `${e.valLoss.toFixed(4)} nats (${(e.valLoss / Math.LN2).toFixed(3)} bpc)${e.best ? ' *best*' : ''}`;
+        const cs = clipStats, clipOn = cfg.clip > 0 || cfg.clipValue > 0;
         say(`step ${e.step} | epoch ${e.epochs.toFixed(2)} | train loss ${e.trainLoss.toFixed(4)} | val loss ${val} | ` +
-          `clipped ${clippedCount} | ${Math.round(rate()).toLocaleString('en')} tok/s`);
-        clippedCount = 0;
+          `grad norm mean ${(cs.normSum / Math.max(1, cs.n)).toPrecision(3)} max ${cs.normMax.toPrecision(3)}` +
+          `${clipOn ? `, clipped ${cs.clipped}/${cs.n} (${((100 * cs.clipped) / Math.max(1, cs.n)).toFixed(0)}%)` : ''} | ` +
+          `${Math.round(rate()).toLocaleString('en')} tok/s`);
+        Object.assign(clipStats, { n: 0, clipped: 0, normSum: 0, normMax: 0 });
         if (e.sample) say(`---- sample at step ${e.step} ----\n${e.sample}\n----`);
       },
     });
@@ -222,9 +288,43 @@ export async function trainCommand(argv: string[]): Promise<number> {
     throw e;
   } finally {
     progress.clear();
+    await csv?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The non-default model and training options, for the header of the log. */
+function describeOptions(c: LanguageModel['config'], t: TrainConfig): string {
+  const parts: string[] = [];
+  if (c.layer_norm) parts.push('layer norm');
+  if (c.recurrent_dropout) parts.push(`recurrent dropout ${c.recurrent_dropout}`);
+  if (c.dropout) parts.push(`dropout ${c.dropout}`);
+  if (c.cell === 'lstm') parts.push(`forget bias ${c.forget_bias ?? 'PyTorch init'}`);
+  if (c.initial_state !== 'zero') parts.push(`initial state ${c.initial_state}${c.initial_state === 'noisy' ? ` (std ${c.initial_noise})` : ''}`);
+  if (c.sum_outputs) parts.push('head reads the sum of all layers');
+  if (t.feed !== 'teacher') parts.push(t.feed === 'free' ? 'free running' : `scheduled sampling (${t.schedule}, 1/2 at step ${t.scheduleSteps}, max ${t.feedMax})`);
+  parts.push(t.clipValue ? `clip value ${t.clipValue}` : t.clip ? `clip norm ${t.clip}` : 'no clipping');
+  if (t.pascanu) parts.push(`Pascanu regularizer ${t.pascanu}`);
+  if (!isReferenceConfig(c)) parts.push('(checkpoints need rnnkit: the PyTorch reference model lacks these layers)');
+  return parts.join(', ');
+}
+
+/** A CSV log, appended to when resuming (the header is written once). */
+async function openLog(path: string, append: boolean): Promise<{ write(line: string): void; close(): Promise<void> }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, append ? 'a' : 'w');
+  } catch (e) {
+    throw new UserError(`cannot write --log-csv ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let buf = (await fh.stat()).size === 0 ? 'step,loss,grad_norm,clipped,lr,fed_back,tokens_per_s\n' : '';
+  // buffered, and writes chained: a write per step would cost more than a small model's step
+  let pending: Promise<unknown> = Promise.resolve();
+  return {
+    write(line) { buf += line; if (buf.length > 1 << 16) { const b = buf; buf = ''; pending = pending.then(() => fh.write(b)); } },
+    async close() { const b = buf; buf = ''; await pending; if (b) await fh.write(b); await fh.close(); },
+  };
 }
 
 /** FNV-1a over the token ids: tells a resumed run whether it got the same text. */

@@ -1,7 +1,27 @@
-// One training step of a character LM over B parallel streams (truncated BPTT with
-// k1 = k2 = T, state carried across chunks): forward -> backward -> clip -> update.
-// Also holds everything a resumed run needs to continue exactly: optimizer slots,
-// RNG, data position, carried state and learning rate.
+// One training update of a character LM over B parallel streams: forward -> backward
+// -> clip -> update. Also holds everything a resumed run needs to continue exactly:
+// optimizer slots, RNG, data position, carried state and learning rate.
+//
+// Truncated BPTT(k1, k2), k1 = cfg.seq, k2 = cfg.bptt (0 = k1): Williams & Peng's
+// BPTT(h; h') with h' = k1, h = k2. The streams advance k1 steps per update and the
+// hidden state is carried forward, reset (model.resetState) only where the streams wrap
+// at the end of an epoch. Update u of an epoch ends at step e = (u+1)*k1 and:
+//   window  = steps [max(0, e-k2), e): run forward and backpropagated through;
+//   counted = its last min(k1, k2) steps (the ones new since the previous update): the
+//             loss is their mean cross-entropy; the window's earlier steps get target -1,
+//             so they only carry gradient back. With k2 >= k1 every loss term is used once.
+//   k2 < k1: steps [e-k1, e-k2) run forward only first (no targets, no gradient).
+//   k2 > k1: the window re-runs the k2-k1 steps before the new ones from the state saved
+//            at its start after the previous update's forward (model.stateAt), i.e.
+//            computed with the parameters of that time, as in any TBPTT.
+// The carried state is always the one where the next update's first forward starts:
+// step max(0, min(u*k1, e-k2)) for update u. k1 = k2 is char-rnn's chunked TBPTT, and
+// (n, n) with n = the stream length is full BPTT over whole sequences.
+//
+// Inputs (cfg.feed): teacher forcing (the true previous token), free running (the
+// model's own sample of the previous step, for every step of a forward after its first)
+// or scheduled sampling (each input fed back with probability p(i) after i updates,
+// see schedule.ts). The targets are always the true next tokens.
 import type { CharLM, RecurrentState } from '../models/char-lm.js';
 import { Rng, type RngState } from '../core/rng.js';
 import { UserError } from '../core/errors.js';
@@ -9,10 +29,15 @@ import { StreamBatches } from '../data/batches.js';
 import type { TensorEntry } from '../io/safetensors.js';
 import { Optimizer, type OptimizerName, DEFAULT_OPTIMIZER } from './optim.js';
 import { clipByGlobalNorm, clipByValue, globalNorm } from './clip.js';
+import { SCHEDULES, scheduledProbability, type ScheduleName } from './schedule.js';
+
+export type FeedMode = 'teacher' | 'free' | 'scheduled';
+export const FEED_MODES: readonly FeedMode[] = ['teacher', 'free', 'scheduled'];
 
 export interface TrainConfig {
   batch: number;         // B parallel streams
-  seq: number;           // T steps per chunk = truncated BPTT length
+  seq: number;           // k1: steps the streams advance per update
+  bptt: number;          // k2: steps each update backpropagates through; 0 = seq
   optimizer: OptimizerName;
   lr: number;            // initial learning rate
   momentum: number;      // sgd
@@ -24,19 +49,27 @@ export interface TrainConfig {
   clipValue: number;     // max |gradient entry|; 0 = off; replaces clip when set
   lrDecay: number;       // lr *= lrDecay at the end of each epoch once lrDecayAfter epochs are done
   lrDecayAfter: number;  // epochs
+  feed: FeedMode;        // inputs: true tokens, own samples, or a schedule between them
+  schedule: ScheduleName; // feed 'scheduled': how p rises with the update count
+  scheduleSteps: number; // updates where p reaches 1/2 (linear: 1)
+  feedMax: number;       // feed 'scheduled': p never exceeds this
+  pascanu: number;       // weight of Pascanu et al.'s gradient-norm regularizer (vanilla RNNs); 0 = off
   seed: number;          // weights, dropout and data order all follow from it
 }
 
 export const DEFAULT_TRAIN: TrainConfig = {
-  batch: 32, seq: 64, optimizer: 'adam', lr: 2e-3, ...DEFAULT_OPTIMIZER,
-  clip: 5, clipValue: 0, lrDecay: 1, lrDecayAfter: 0, seed: 1,
+  batch: 32, seq: 64, bptt: 0, optimizer: 'adam', lr: 2e-3, ...DEFAULT_OPTIMIZER,
+  clip: 5, clipValue: 0, lrDecay: 1, lrDecayAfter: 0,
+  feed: 'teacher', schedule: 'linear', scheduleSteps: 10000, feedMax: 1, pascanu: 0, seed: 1,
 };
 
 export interface StepResult {
-  loss: number;      // mean cross-entropy of the chunk (nats)
+  loss: number;      // mean cross-entropy of the counted steps (nats)
   gradNorm: number;  // global norm before clipping
   clipped: boolean;
   lr: number;        // learning rate used
+  feedback: number;  // probability of feeding back an input used by this update
+  fed: number;       // fraction of the inputs run this update that were the model's samples
 }
 
 /** Thrown before any update when the loss or gradient is not finite. */
@@ -47,10 +80,10 @@ export class Trainer {
   readonly batches: StreamBatches;
   readonly opt: Optimizer;
   readonly rng: Rng;
-  state: RecurrentState;
+  state: RecurrentState; // carried: the state where the next update's first forward starts
   step = 0;   // updates done
   epoch = 0;  // completed epochs
-  chunk = 0;  // next chunk within the epoch
+  chunk = 0;  // next update within the epoch: its new steps are [chunk*k1, (chunk+1)*k1)
   lr: number;
   bestVal = Infinity; // best validation loss so far (kept by runTraining)
   private inputs: Int32Array;
@@ -58,33 +91,81 @@ export class Trainer {
 
   constructor(readonly model: CharLM, trainIds: Int32Array, cfg: Partial<TrainConfig> = {}) {
     this.cfg = { ...DEFAULT_TRAIN, ...cfg };
-    const { batch: B, seq: T } = this.cfg;
+    const c = this.cfg;
     for (const k of ['batch', 'seq'] as const) {
-      if (!Number.isInteger(this.cfg[k]) || this.cfg[k] < 1) throw new UserError(`${k} must be a positive integer, got ${this.cfg[k]}`);
+      if (!Number.isInteger(c[k]) || c[k] < 1) throw new UserError(`${k} must be a positive integer, got ${c[k]}`);
     }
-    if (!(this.cfg.lr > 0)) throw new UserError(`learning rate must be positive, got ${this.cfg.lr}`);
-    this.batches = new StreamBatches(trainIds, B, T);
-    this.opt = new Optimizer(model.params, { ...this.cfg, name: this.cfg.optimizer });
-    this.rng = new Rng(this.cfg.seed ^ 0x5eed);
-    this.state = model.newState(B);
-    this.lr = this.cfg.lr;
+    if (!Number.isInteger(c.bptt) || c.bptt < 0) throw new UserError(`bptt must be a non-negative integer (0 = seq), got ${c.bptt}`);
+    if (!(c.lr > 0)) throw new UserError(`learning rate must be positive, got ${c.lr}`);
+    if (!FEED_MODES.includes(c.feed)) throw new UserError(`feed must be one of ${FEED_MODES.join(', ')}, got '${c.feed}'`);
+    if (!SCHEDULES.includes(c.schedule)) throw new UserError(`schedule must be one of ${SCHEDULES.join(', ')}, got '${c.schedule}'`);
+    if (!(c.scheduleSteps > 0 && Number.isFinite(c.scheduleSteps))) throw new UserError(`scheduleSteps must be positive, got ${c.scheduleSteps}`);
+    if (!(c.feedMax >= 0 && c.feedMax <= 1)) throw new UserError(`feedMax must be in [0, 1], got ${c.feedMax}`);
+    if (!(c.pascanu >= 0 && Number.isFinite(c.pascanu))) throw new UserError(`pascanu must be >= 0, got ${c.pascanu}`);
+    const B = c.batch;
+    this.batches = new StreamBatches(trainIds, B, c.seq);
+    this.opt = new Optimizer(model.params, { ...c, name: c.optimizer });
+    this.rng = new Rng(c.seed ^ 0x5eed);
+    this.state = model.resetState(model.newState(B), this.rng);
+    this.lr = c.lr;
+    // one buffer pair serves the forward-only part and the window (forward reads T*B)
+    const T = Math.min(Math.max(c.seq, this.k2), this.batches.streamLen);
     this.inputs = new Int32Array(B * T);
     this.targets = new Int32Array(B * T);
   }
 
+  /** Steps each update backpropagates through. */
+  get k2(): number {
+    return this.cfg.bptt || this.cfg.seq;
+  }
+
   /** Fractional epochs done, for display. */
   get epochs(): number {
-    return this.epoch + this.chunk / this.batches.chunksPerEpoch;
+    return this.epoch + this.chunk / this.batches.updatesPerEpoch;
+  }
+
+  /** Probability of feeding back an input after i updates. */
+  feedProbability(i: number): number {
+    const c = this.cfg;
+    switch (c.feed) {
+      case 'teacher': return 0;
+      case 'free': return 1;
+      case 'scheduled': return Math.min(c.feedMax, scheduledProbability(c.schedule, i, c.scheduleSteps));
+    }
+  }
+
+  /** Step where update u's first forward starts (and where the carried state is before it). */
+  private startOf(u: number): number {
+    const k1 = this.cfg.seq;
+    return Math.max(0, Math.min(u * k1, (u + 1) * k1 - this.k2));
   }
 
   trainStep(): StepResult {
-    const { model, cfg } = this, { batch: B, seq: T } = cfg;
-    this.batches.fill(this.chunk, this.inputs, this.targets);
+    const { model, cfg, batches, inputs, targets } = this, B = cfg.batch, k1 = cfg.seq;
+    const end = (this.chunk + 1) * k1;           // this update's new steps are [end-k1, end)
+    const from = this.startOf(this.chunk);       // this.state is the state at step `from`
+    const win = Math.max(0, end - this.k2);      // backpropagate through steps [win, end)
+    const p = this.feedProbability(this.step);
+    const opts = { train: true, rng: this.rng, feedback: p };
+    let fed = 0;
+    if (win > from) {
+      // k2 < k1: the steps before the window only move the state on
+      batches.fillWindow(from, win - from, inputs, targets);
+      model.forward(inputs, null, win - from, B, this.state, opts);
+      fed += model.fedBack;
+    }
+    batches.fillWindow(win, end - win, inputs, targets);
+    targets.fill(-1, 0, Math.max(0, end - k1 - win) * B); // counted by an earlier update: gradient path only
     model.zeroGrad();
-    const r = model.forward(this.inputs, this.targets, T, B, this.state, { train: true, rng: this.rng });
+    const r = model.forward(inputs, targets, end - win, B, this.state, opts);
+    fed += model.fedBack;
+    // carry the state at the next update's start; with overlapping windows it lies inside this one
+    const next = this.startOf(this.chunk + 1);
+    if (next < end) model.stateAt(next - win, this.state);
     const loss = r.loss / r.count;
     if (!Number.isFinite(loss)) throw new NonFiniteError(`loss became ${loss} at step ${this.step + 1}; stopping without saving (try a lower --lr or --clip)`);
-    model.backward();
+    if (cfg.pascanu > 0) model.backward({ pascanu: cfg.pascanu });
+    else model.backward();
     const g = model.grads.data;
     // clipping by value and by global norm are alternatives; value wins when both are set
     const { norm, clipped } = cfg.clipValue > 0 ? clipByValue(g, cfg.clipValue)
@@ -93,17 +174,21 @@ export class Trainer {
     const lr = this.lr;
     this.opt.step(model.params, model.grads, lr);
     this.step++;
-    if (++this.chunk === this.batches.chunksPerEpoch) {
+    if (++this.chunk === batches.updatesPerEpoch) {
       // streams wrap to their start, where the carried state means nothing
       this.chunk = 0;
       this.epoch++;
-      this.state.h.fill(0); this.state.c.fill(0);
+      model.resetState(this.state, this.rng);
       if (this.epoch >= cfg.lrDecayAfter) this.lr *= cfg.lrDecay;
     }
-    return { loss, gradNorm: norm, clipped, lr };
+    return { loss, gradNorm: norm, clipped, lr, feedback: p, fed: fed / ((end - from) * B) };
   }
 
-  /** Tensors and JSON that restore() needs to continue this run exactly. */
+  /**
+   * Tensors and JSON that restore() needs to continue this run exactly. The data
+   * position is meta.chunk (chunk*k1 steps into every stream); train.state.* is the
+   * carried state, at step max(0, min(chunk*k1, (chunk+1)*k1 - k2)).
+   */
   snapshot(): { tensors: TensorEntry[]; meta: TrainerMeta } {
     const tensors: TensorEntry[] = [];
     for (const [slot, ps] of this.opt.slots) {
@@ -127,8 +212,10 @@ export class Trainer {
     for (const [slot, ps] of this.opt.slots) for (const v of ps.views) need(`optim.${slot}.${v.name}`, v.data);
     need('train.state.h', this.state.h);
     if (this.state.c.length) need('train.state.c', this.state.c);
-    if (meta.chunk >= this.batches.chunksPerEpoch) throw new UserError('cannot resume: the data position is past the end of this text');
+    if (meta.chunk >= this.batches.updatesPerEpoch) throw new UserError('cannot resume: the data position is past the end of this text');
     this.step = meta.step; this.epoch = meta.epoch; this.chunk = meta.chunk; this.lr = meta.lr;
+    // the carried state is the initial one (a learned h0 gets gradient) until the windows leave step 0
+    this.state.fresh = this.startOf(this.chunk) === 0;
     this.opt.t = meta.optimizerSteps;
     this.bestVal = meta.bestVal ?? Infinity;
     this.rng.setState(meta.rng);
