@@ -253,6 +253,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         const line = `step ${t.step}/${steps} | epoch ${t.epochs.toFixed(2)} | loss ${smooth.toFixed(4)} | ` +
           `grad norm ${r.gradNorm.toPrecision(3)}${r.clipped ? ' (clipped)' : ''} | ` +
           `${cfg.feed === 'teacher' ? '' : `fed back ${(100 * r.fed).toFixed(0)}% | `}` +
+          `${cfg.pascanu ? `Ω ${r.regularizer.toFixed(4)} | ` : ''}` +
           `${Math.round(rate()).toLocaleString('en')} tok/s | ETA ${formatDuration(eta)}`;
         if (progress.live) progress.status(line);
         else if (t.step % logEvery === 0) progress.log(line);

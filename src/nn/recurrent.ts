@@ -5,12 +5,16 @@
 // Only the recurrent product h_{t-1} W_hh^T runs per step. The input projection of
 // the whole sequence is one GEMM before the loop (or, for token inputs, a row lookup
 // into a per-token table), and the weight gradients one GEMM each after the sweep.
+// Layer-normalised cells (p.ln, ln-cells.ts) keep that shape: the input side's LN runs
+// over the whole range (or the V table rows) with its projection.
 
 import type { Arr, DType } from '../core/params.js';
 import { allocArray, getBackend } from '../backend/registry.js';
 import { lstmForward, lstmBackward } from './lstm.js';
 import { gruForward, gruBackward } from './gru.js';
 import { rnnForward, rnnBackward } from './rnn.js';
+import { layerNormForward, layerNormBackward } from './layer-norm.js';
+import { lnLstmForward, lnLstmBackward, lnGruForward, lnGruBackward, lnRnnForward, lnRnnBackward } from './ln-cells.js';
 
 export type CellType = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru';
 export const CELL_TYPES: readonly CellType[] = ['rnn_tanh', 'rnn_relu', 'lstm', 'gru'];
@@ -40,9 +44,9 @@ export interface RecurrentCache {
   hs: Arr;  // ((T+1)*B, H): row block 0 is h0, block t+1 is h_t
   g: Arr;   // (T*B, G*H) input projection, then gate activations (lstm, gru) or pre-activations (rnn)
   cs: Arr;  // lstm: ((T+1)*B, H) cell states, block 0 is c0; else empty
-  tc: Arr;  // lstm: (T*B, H) tanh(c_t); else empty
+  tc: Arr;  // lstm: (T*B, H) tanh(c_t) (with layer norm tanh(LN(c_t))); else empty
   gh: Arr;  // gru: (T*B, 3H) W_hh h_{t-1} + b_hh, needed because r gates its n part
-  dg: Arr;  // (T*B, G*H) gradient w.r.t. the input-side pre-activations
+  dg: Arr;  // (T*B, G*H) gradient w.r.t. the input-side pre-activations (layer norm: w.r.t. W_ih x_t once recurrentBackward is done)
   dgh: Arr; // gru: (T*B, 3H) gradient w.r.t. gh; else empty
   dh: Arr;  // (B, H) running dL/dh; dL/dh0 after backward
   dc: Arr;  // (B, H) running dL/dc (lstm); dL/dc0 after backward
@@ -53,12 +57,37 @@ export interface RecurrentCache {
   tmp: Arr;    // (B, H) scratch for the masked recurrent gradient
   // when non-empty, backward stores dL/dh_t (total, all paths) at row block t
   dhs: Arr;    // (T*B, H)
+  ln: LayerNormCache | null; // layer-normalised cell, else null
+}
+
+/**
+ * What a layer-normalised cell keeps besides the plain cache. x̂ is the normalised
+ * vector before its gain, rstd = 1/sqrt(var + eps) per row (layer-norm.ts).
+ */
+export interface LayerNormCache {
+  xhat: Arr;    // (T*B, G*H) x̂ of W_ih x_t (direct input path, allocated on first use)
+  xRstd: Arr;   // (T*B)
+  tabHat: Arr;  // (V, G*H) token path: x̂ of the rows of emb W_ih^T (allocated by tokenTable)
+  tabRstd: Arr; // (V)
+  hhat: Arr;    // (T*B, G*H) x̂ of W_hh h̃_{t-1}, h̃ = recurrentInput(c)
+  hRstd: Arr;   // (T*B)
+  dhh: Arr;     // (T*B, G*H) dL/d(W_hh h̃_{t-1}), for dW_hh after the sweep
+  chat: Arr;    // lstm: (T*B, H) x̂ of c_t
+  cRstd: Arr;   // lstm: (T*B)
+  dcn: Arr;     // lstm: (B, H) scratch, dL/d LN(c_t)
+  hbias: Arr;   // gru: (G*H) β_hh + b_hh, the bias of gh
+  dtype: DType;
 }
 
 export function createRecurrentCache(cell: CellType, T: number, B: number, D: number, H: number, dtype: DType, layerNorm = false): RecurrentCache {
-  if (layerNorm) throw new Error('layer-normalised cells are not implemented yet');
   const F = (n: number) => allocArray(n, dtype);
-  const G = GATES[cell], lstm = cell === 'lstm', gru = cell === 'gru';
+  const G = GATES[cell], lstm = cell === 'lstm', gru = cell === 'gru', N = T * B;
+  const ln: LayerNormCache | null = !layerNorm ? null : {
+    xhat: F(0), xRstd: F(N), tabHat: F(0), tabRstd: F(0),
+    hhat: F(N * G * H), hRstd: F(N), dhh: F(N * G * H),
+    chat: F(lstm ? N * H : 0), cRstd: F(lstm ? N : 0), dcn: F(lstm ? B * H : 0),
+    hbias: F(gru ? G * H : 0), dtype,
+  };
   return {
     cell, T, B, D, H, x: F(0), xOff: 0,
     hs: F((T + 1) * B * H),
@@ -71,7 +100,7 @@ export function createRecurrentCache(cell: CellType, T: number, B: number, D: nu
     dh: F(B * H),
     dc: F(B * H),
     bias: F(G * H),
-    mask: F(0), hd: F(0), tmp: F(0), dhs: F(0),
+    mask: F(0), hd: F(0), tmp: F(0), dhs: F(0), ln,
   };
 }
 
@@ -140,6 +169,25 @@ function project(out: Arr, x: Arr, xOff: number, r0: number, r1: number, c: Recu
   be.gemm(false, true, r1 - r0, GH, c.D, 1, x, xOff + r0 * c.D, c.D, p.wih, 0, c.D, 1, out, r0 * GH, GH);
 }
 
+/**
+ * project() of a layer-normalised cell: out = γ_ih ⊙ x̂ + β_ih + projection bias with
+ * x̂ = LN(x W_ih^T) before its gain, kept in xhat (the product lands there and is
+ * normalised in place) and 1/sqrt(var + eps) in rstd, both at the same rows.
+ */
+function projectLN(out: Arr, x: Arr, xOff: number, r0: number, r1: number, c: RecurrentCache, p: RecurrentParams,
+  xhat: Arr, rstd: Arr): void {
+  const be = getBackend(), GH = GATES[c.cell] * c.H, n = r1 - r0, ln = p.ln!, bias = projectionBias(c, p);
+  be.gemm(false, true, n, GH, c.D, 1, x, xOff + r0 * c.D, c.D, p.wih, 0, c.D, 0, xhat, r0 * GH, GH);
+  for (let j = 0; j < GH; j++) bias[j] += ln.ihBias[j]!; // LN(v) + b = γ ⊙ v̂ + (β + b)
+  layerNormForward(out, r0 * GH, xhat, r0 * GH, rstd, r0, xhat, r0 * GH, ln.ihWeight, bias, n, GH);
+}
+
+/** The layer-norm cache, checking that cache and parameters agree on having one. */
+function lnCache(c: RecurrentCache, p: RecurrentParams): LayerNormCache | null {
+  if (!p.ln !== !c.ln) throw new Error(`recurrent layer: the parameters ${p.ln ? 'have' : 'lack'} layer norm, the cache ${c.ln ? 'has' : 'does not'}`);
+  return c.ln;
+}
+
 function runCell(c: RecurrentCache, p: RecurrentParams, h0: Arr, h0Off: number, c0: Arr, c0Off: number, t0: number, t1: number): void {
   const BH = c.B * c.H;
   if (t0 === 0) {
@@ -147,7 +195,11 @@ function runCell(c: RecurrentCache, p: RecurrentParams, h0: Arr, h0Off: number, 
     if (c.cell === 'lstm') c.cs.set(c0.subarray(c0Off, c0Off + BH), 0);
     maskState(c, 0);
   }
-  if (c.cell === 'lstm') lstmForward(c, p, t0, t1);
+  if (lnCache(c, p)) {
+    if (c.cell === 'lstm') lnLstmForward(c, p, t0, t1);
+    else if (c.cell === 'gru') lnGruForward(c, p, t0, t1);
+    else lnRnnForward(c, p, t0, t1);
+  } else if (c.cell === 'lstm') lstmForward(c, p, t0, t1);
   else if (c.cell === 'gru') gruForward(c, p, t0, t1);
   else rnnForward(c, p, t0, t1);
 }
@@ -161,16 +213,26 @@ function runCell(c: RecurrentCache, p: RecurrentParams, h0: Arr, h0Off: number, 
 export function recurrentForward(c: RecurrentCache, p: RecurrentParams, x: Arr, xOff: number,
   h0: Arr, h0Off: number, c0: Arr, c0Off: number, t0 = 0, t1 = c.T): void {
   c.x = x; c.xOff = xOff;
-  project(c.g, x, xOff, t0 * c.B, t1 * c.B, c, p);
+  const ln = lnCache(c, p), r0 = t0 * c.B, r1 = t1 * c.B;
+  if (!ln) project(c.g, x, xOff, r0, r1, c, p);
+  else {
+    if (!ln.xhat.length) ln.xhat = allocArray(c.T * c.B * GATES[c.cell] * c.H, ln.dtype);
+    projectLN(c.g, x, xOff, r0, r1, c, p, ln.xhat, ln.xRstd);
+  }
   runCell(c, p, h0, h0Off, c0, c0Off, t0, t1);
 }
 
 /**
  * Token inputs: x_t = emb[id_t], so W_ih x_t + bias is row id_t of the table
- * emb W_ih^T + bias (V, G*H), computed once instead of once per position.
+ * emb W_ih^T + bias (V, G*H), computed once instead of once per position. LN of a row
+ * depends on that row alone, so a layer-normalised cell's table holds
+ * γ_ih ⊙ LN(emb W_ih^T) + β_ih + bias, its x̂ and rstd kept in c.ln.
  */
 export function tokenTable(table: Arr, emb: Arr, V: number, c: RecurrentCache, p: RecurrentParams): void {
-  project(table, emb, 0, 0, V, c, p);
+  const ln = lnCache(c, p), GH = GATES[c.cell] * c.H;
+  if (!ln) { project(table, emb, 0, 0, V, c, p); return; }
+  if (ln.tabHat.length !== V * GH) { ln.tabHat = allocArray(V * GH, ln.dtype); ln.tabRstd = allocArray(V, ln.dtype); }
+  projectLN(table, emb, 0, 0, V, c, p, ln.tabHat, ln.tabRstd);
 }
 
 /** recurrentForward for token inputs ids (T*B), with the table from tokenTable. */
@@ -185,27 +247,44 @@ export function recurrentForwardTokens(c: RecurrentCache, p: RecurrentParams, ta
  * Backpropagation through time. Before the call c.dh / c.dc hold dL/dh_T and dL/dc_T
  * (zero when the final state feeds nothing); dy (T*B, H) at dyOff is dL/dh_t from above.
  * Fills c.dg (and c.dgh), adds dW_hh and db_hh to dp, and leaves dL/dh0, dL/dc0 in c.dh, c.dc.
+ * Layer norm: also fills c.ln.dhh and adds dp.ln's recurrent-side (and LSTM c) gains and biases.
  */
 function sweep(dp: RecurrentParams, dy: Arr, dyOff: number, c: RecurrentCache, p: RecurrentParams): void {
-  if (c.cell === 'lstm') lstmBackward(dy, dyOff, c, p);
+  const ln = lnCache(c, p);
+  if (ln) {
+    // also adds the LN gains and biases of the recurrent side (and of c) to dp.ln
+    if (c.cell === 'lstm') lnLstmBackward(dy, dyOff, c, p, dp);
+    else if (c.cell === 'gru') lnGruBackward(dy, dyOff, c, p, dp);
+    else lnRnnBackward(dy, dyOff, c, p, dp);
+  } else if (c.cell === 'lstm') lstmBackward(dy, dyOff, c, p);
   else if (c.cell === 'gru') gruBackward(dy, dyOff, c, p);
   else rnnBackward(dy, dyOff, c, p);
   const be = getBackend(), rows = c.T * c.B, GH = GATES[c.cell] * c.H;
-  const dgh = c.cell === 'gru' ? c.dgh : c.dg; // the gradient w.r.t. W_hh h + b_hh
-  be.gemm(true, false, GH, c.H, rows, 1, dgh, 0, GH, recurrentInput(c), 0, c.H, 1, dp.whh, 0, c.H);
+  const dgh = c.cell === 'gru' ? c.dgh : c.dg; // the gradient w.r.t. W_hh h + b_hh (or LN(W_hh h) + b_hh)
+  const dwh = ln ? ln.dhh : dgh; // the gradient w.r.t. W_hh h
+  be.gemm(true, false, GH, c.H, rows, 1, dwh, 0, GH, recurrentInput(c), 0, c.H, 1, dp.whh, 0, c.H);
   be.sumRows(dp.bhh, dgh, 0, rows, GH);
 }
 
 /**
- * Backward of recurrentForward: accumulates into dp and writes dx = dL/dx (skipped
- * when null) at dxOff.
+ * Backward of projectLN over rows: d holds dL/d(γ_ih ⊙ x̂ + β_ih + bias); adds to dγ_ih
+ * and dβ_ih and turns d, in place, into dL/d(x W_ih^T) for the W_ih and x gradients.
+ */
+function projectLNBackward(d: Arr, rows: number, xhat: Arr, rstd: Arr, c: RecurrentCache, p: RecurrentParams, dp: RecurrentParams): void {
+  layerNormBackward(d, 0, dp.ln!.ihWeight, dp.ln!.ihBias, d, 0, xhat, 0, rstd, 0, p.ln!.ihWeight, rows, GATES[c.cell] * c.H);
+}
+
+/**
+ * Backward of recurrentForward: accumulates into dp (dp.ln too for a layer-normalised
+ * cell) and writes dx = dL/dx (skipped when null) at dxOff.
  */
 export function recurrentBackward(dp: RecurrentParams, dx: Arr | null, dxOff: number, dy: Arr, dyOff: number,
   c: RecurrentCache, p: RecurrentParams): void {
   sweep(dp, dy, dyOff, c, p);
   const be = getBackend(), rows = c.T * c.B, GH = GATES[c.cell] * c.H;
-  be.gemm(true, false, GH, c.D, rows, 1, c.dg, 0, GH, c.x, c.xOff, c.D, 1, dp.wih, 0, c.D);
   be.sumRows(dp.bih, c.dg, 0, rows, GH);
+  if (c.ln) projectLNBackward(c.dg, rows, c.ln.xhat, c.ln.xRstd, c, p, dp); // c.dg becomes dL/d(x W_ih^T)
+  be.gemm(true, false, GH, c.D, rows, 1, c.dg, 0, GH, c.x, c.xOff, c.D, 1, dp.wih, 0, c.D);
   if (dx) be.gemm(false, false, rows, c.D, GH, 1, c.dg, 0, GH, p.wih, 0, c.D, 0, dx, dxOff, c.D);
 }
 
@@ -221,11 +300,16 @@ export function recurrentBackwardTokens(dp: RecurrentParams, dtable: Arr, ids: I
   getBackend().scatterAddRows(dtable, c.dg, 0, ids, c.T * c.B, GATES[c.cell] * c.H);
 }
 
-/** dW_ih += dtable^T emb, db_ih += Σ dtable, demb += dtable W_ih. */
+/**
+ * dW_ih += dtable^T emb, db_ih += Σ dtable, demb += dtable W_ih. Layer norm: first the
+ * LN gains and biases, then dtable is turned in place into dL/d(emb W_ih^T) (through
+ * the table's LN), which the two GEMMs use.
+ */
 export function tokenTableBackward(dp: RecurrentParams, demb: Arr, dtable: Arr, emb: Arr, V: number,
   c: RecurrentCache, p: RecurrentParams): void {
-  const be = getBackend(), GH = GATES[c.cell] * c.H;
-  be.gemm(true, false, GH, c.D, V, 1, dtable, 0, GH, emb, 0, c.D, 1, dp.wih, 0, c.D);
+  const be = getBackend(), GH = GATES[c.cell] * c.H, ln = lnCache(c, p);
   be.sumRows(dp.bih, dtable, 0, V, GH);
+  if (ln) projectLNBackward(dtable, V, ln.tabHat, ln.tabRstd, c, p, dp);
+  be.gemm(true, false, GH, c.D, V, 1, dtable, 0, GH, emb, 0, c.D, 1, dp.wih, 0, c.D);
   be.gemm(false, false, V, c.D, GH, 1, dtable, 0, GH, p.wih, 0, c.D, 1, demb, 0, c.D);
 }

@@ -70,6 +70,7 @@ export interface StepResult {
   lr: number;        // learning rate used
   feedback: number;  // probability of feeding back an input used by this update
   fed: number;       // fraction of the inputs run this update that were the model's samples
+  regularizer: number; // Pascanu's Ω (unweighted) when cfg.pascanu > 0, else 0
 }
 
 /** Thrown before any update when the loss or gradient is not finite. */
@@ -164,8 +165,7 @@ export class Trainer {
     if (next < end) model.stateAt(next - win, this.state);
     const loss = r.loss / r.count;
     if (!Number.isFinite(loss)) throw new NonFiniteError(`loss became ${loss} at step ${this.step + 1}; stopping without saving (try a lower --lr or --clip)`);
-    if (cfg.pascanu > 0) model.backward({ pascanu: cfg.pascanu });
-    else model.backward();
+    const { regularizer } = model.backward(cfg.pascanu > 0 ? { pascanu: cfg.pascanu } : {});
     const g = model.grads.data;
     // clipping by value and by global norm are alternatives; value wins when both are set
     const { norm, clipped } = cfg.clipValue > 0 ? clipByValue(g, cfg.clipValue)
@@ -181,7 +181,7 @@ export class Trainer {
       model.resetState(this.state, this.rng);
       if (this.epoch >= cfg.lrDecayAfter) this.lr *= cfg.lrDecay;
     }
-    return { loss, gradNorm: norm, clipped, lr, feedback: p, fed: fed / ((end - from) * B) };
+    return { loss, gradNorm: norm, clipped, lr, feedback: p, fed: fed / ((end - from) * B), regularizer };
   }
 
   /**
