@@ -7,6 +7,8 @@ import { BACKEND_PREFERENCE, initBackend, loadBackends } from '../backend/init.j
 import { trainCommand } from './train.js';
 import { sampleCommand, evalCommand } from './commands.js';
 import { benchCommand } from './bench.js';
+import { memoryCommand } from './memory.js';
+import { analyzeCommand } from './analyze.js';
 
 const HELP = `Usage: rnnkit <command> [options]
 
@@ -15,6 +17,8 @@ Commands:
   sample <checkpoint>            generate text from a trained model
   eval <checkpoint> <text-file>  loss of a text under a model (nats, bits/char)
   bench                          training tokens/s and sampling chars/s
+  memory                         long-range memory benchmark (copy task): RNN vs LSTM vs GRU
+  analyze gradients [<ckpt>...]  vanishing/exploding gradients: norm vs distance, Jacobians
   info                           version and compute backends
 
 Common options:
@@ -40,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
     if (!name || name.startsWith('-')) throw new UserError('--backend needs a name (auto, native, wasm or ref)');
     backend = name;
   }
-  if (['train', 'sample', 'eval', 'bench', 'info', '--version', '-v'].includes(cmd ?? '')) {
+  if (['train', 'sample', 'eval', 'bench', 'memory', 'analyze', 'info', '--version', '-v'].includes(cmd ?? '')) {
     await loadBackends();
     if (backend !== 'auto' && !(BACKEND_PREFERENCE as readonly string[]).includes(backend)) {
       throw new UserError(`unknown backend '${backend}' (backends: auto, ${BACKEND_PREFERENCE.join(', ')})`);
@@ -52,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
     case 'sample': return sampleCommand(rest);
     case 'eval': return evalCommand(rest);
     case 'bench': return benchCommand(rest);
+    case 'memory': return memoryCommand(rest);
+    case 'analyze': return analyzeCommand(rest);
     case 'info':
     case '--version':
     case '-v':
@@ -67,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return cmd === undefined ? 1 : 0;
     default:
-      throw new UserError(`unknown command '${cmd}' (commands: train, sample, eval, bench, info; see rnnkit --help)`);
+      throw new UserError(`unknown command '${cmd}' (commands: train, sample, eval, bench, memory, analyze, info; see rnnkit --help)`);
   }
 }
 

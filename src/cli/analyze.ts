@@ -1,0 +1,363 @@
+// rnnkit analyze gradients: makes vanishing and exploding gradients visible, for
+// checkpoints and for fresh models (src/analysis/gradients.ts does the measuring).
+// docs/gradients.md shows and explains its charts.
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, num, type Options } from './args.js';
+import { Progress, formatDuration } from './progress.js';
+import { UserError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { getBackend, setBackend } from '../backend/registry.js';
+import { readTextFile, writeFileAtomic } from '../node/files.js';
+import { readCheckpointFile } from '../node/checkpoint-file.js';
+import { CharLM } from '../models/char-lm.js';
+import { Vocab } from '../data/vocab.js';
+import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
+import { lineChart, type Series } from '../viz/chart.js';
+import { svgToPng } from '../viz/png.js';
+import {
+  gradientWindows, gradientVsDistance, float64Copy, weightSpectra, scaleRecurrentWeights, jacobianNorms,
+  perStepFactor, quantile, mean, type DistanceProfile, type JacobianProfile, type WeightSpectrum,
+} from '../analysis/gradients.js';
+
+/** The bundled text: dist/src/cli/ is three levels below the package root. */
+const DEFAULT_TEXT = fileURLToPath(new URL('../../../data/tinyshakespeare.txt', import.meta.url));
+
+export const ANALYZE_HELP = `Usage: rnnkit analyze gradients [<checkpoint>...] [--cell C[,C2...] [options]]
+
+Makes vanishing and exploding gradients visible. Takes B windows of K+1 characters
+at evenly spaced positions of a text, runs each from the zero state, backpropagates
+the loss of its LAST prediction only, and measures for every layer:
+  - ‖dL_t/dh_{t-k}‖ against the distance k = 0..K (geometric mean and median over
+    windows, and the ratio to k = 0, which does not depend on the output layer's
+    scale); computed in float64 on the reference backend (unless --float32), since
+    vanishing gradients fall below float32's range within ~100 steps;
+  - σ_max, the largest singular value, of W_hh (and of each gate block);
+  - the spectral norm of the per-step Jacobians ∂h_t/∂h_{t-1} on some of the windows
+    (LSTM: with c_{t-1} held fixed; --full-state adds the whole (h, c) state's).
+Models are the checkpoints given, and/or fresh models: every combination of --cell
+and --sigma values (and --forget-bias values for LSTMs), all initialised with --seed.
+
+Fresh models (--cell):
+  --cell LIST          rnn_tanh (or rnn), rnn_relu, lstm, gru; comma-separated
+  --sigma LIST         scale each layer's whole W_hh (all gate blocks alike) so its
+                       largest singular value is S; one model per value (PyTorch init)
+  --forget-bias LIST   LSTM forget-gate bias; 'pytorch' = PyTorch's uniform init (1)
+  --layer-norm         layer-normalised cells (they normalise W_hh h, so --sigma
+                       changes nothing there)
+  --hidden H           hidden units per layer                         (128)
+  --layers L           stacked recurrent layers                       (1)
+  --embedding E        embedding size                                 (64)
+  --seed S             initialisation seed, the same for every model  (1)
+Measurement:
+  --text FILE          text the windows come from  (the bundled data/tinyshakespeare.txt)
+  --distance K         largest distance k                             (100)
+  --windows B          windows                                        (64)
+  --jacobian-windows N windows whose per-step Jacobians are measured, 0 = none (8)
+  --jacobian-every S   Jacobians at every S-th distance               (1)
+  --full-state         LSTM: also the Jacobian of the whole state (h, c)
+  --float32            gradients in float32 on the chosen backend: faster for big
+                       models, but norms below ~1e-38 come out as 0
+Output:
+  --out DIR            gradients.csv, weights.csv, jacobians.csv, summary.csv,
+                       gradients.svg, jacobians.svg                   (analysis)
+  --title TEXT         chart titles start with TEXT
+  --png                also write gradients.png and jacobians.png (needs @resvg/resvg-js)
+  --backend NAME       compute backend for the Jacobians              (auto)
+  -h, --help
+
+Prints a summary per model and layer: σ_max(W_hh), the mean and largest Jacobian
+norm, the gradient norm at k = 0, 10, 50, 100 and the fitted per-step factor
+exp(slope of log norm against k): below 1 the gradient vanishes geometrically.
+Progress goes to stderr. See docs/gradients.md.
+`;
+
+const OPTIONS: Options = {
+  cell: { type: 'string' }, sigma: { type: 'string' }, 'forget-bias': { type: 'string' }, hidden: { type: 'string' },
+  layers: { type: 'string' }, embedding: { type: 'string' }, seed: { type: 'string' }, text: { type: 'string' },
+  distance: { type: 'string' }, windows: { type: 'string' }, 'jacobian-windows': { type: 'string' },
+  'jacobian-every': { type: 'string' }, 'full-state': { type: 'boolean' }, float32: { type: 'boolean' }, out: { type: 'string' }, 'layer-norm': { type: 'boolean' },
+  title: { type: 'string' }, png: { type: 'boolean' }, backend: { type: 'string' },
+};
+
+/** A model to analyze: a checkpoint or a fresh model, with its label and vocabulary. */
+interface Subject { label: string; model: CharLM; vocab: Vocab }
+
+interface Result {
+  subject: Subject;
+  weights: WeightSpectrum[];
+  gradients: DistanceProfile[];
+  jacobians: JacobianProfile[];
+}
+
+function list(values: Record<string, unknown>, name: string): string[] | null {
+  if (values[name] === undefined) return null;
+  const raw = String(values[name]), items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (!items.length) throw new UserError(`--${name} needs a comma-separated list, got '${raw}'`);
+  if (new Set(items).size !== items.length) throw new UserError(`--${name} lists something twice: '${raw}'`);
+  return items;
+}
+
+function parseCells(values: Record<string, unknown>): CellType[] {
+  return (list(values, 'cell') ?? []).map((c) => {
+    const cell = c === 'rnn' ? 'rnn_tanh' : c;
+    if (!CELL_TYPES.includes(cell as CellType)) throw new UserError(`--cell: unknown cell '${c}' (cells: rnn, ${CELL_TYPES.join(', ')})`);
+    return cell as CellType;
+  });
+}
+
+function parseNumbers(values: Record<string, unknown>, name: string, ok: (v: number) => boolean, what: string): number[] | null {
+  return list(values, name)?.map((s) => {
+    const v = Number(s);
+    if (!Number.isFinite(v) || !ok(v)) throw new UserError(`--${name} must be ${what}, got '${s}'`);
+    return v;
+  }) ?? null;
+}
+
+/** Fresh models: cells x sigmas (x forget biases for LSTMs), one seed for all. */
+function freshSubjects(v: Record<string, unknown>, vocab: Vocab): Subject[] {
+  const cells = parseCells(v);
+  const sigmas = parseNumbers(v, 'sigma', (x) => x > 0, 'positive numbers') ?? [null];
+  const fbs = list(v, 'forget-bias')?.map((s) => {
+    if (s === 'pytorch') return null;
+    const x = Number(s);
+    if (!Number.isFinite(x)) throw new UserError(`--forget-bias must be numbers or 'pytorch', got '${s}'`);
+    return x;
+  }) ?? [1];
+  const base = {
+    vocab_size: vocab.size,
+    hidden_size: num(v, 'hidden', 128, { int: true, min: 1 }),
+    num_layers: num(v, 'layers', 1, { int: true, min: 1 }),
+    embedding_size: num(v, 'embedding', 64, { int: true, min: 1 }),
+    layer_norm: !!v['layer-norm'],
+  };
+  const seed = num(v, 'seed', 1, { int: true, min: 0 });
+  const out: Subject[] = [];
+  for (const cell of cells) {
+    for (const sigma of sigmas) {
+      for (const fb of cell === 'lstm' ? fbs : [1]) {
+        const model = new CharLM({ ...base, cell, forget_bias: fb }).init(new Rng(seed));
+        if (sigma !== null) scaleRecurrentWeights(model, sigma);
+        let label = cell as string;
+        if (sigma !== null) label += ` σ=${sigma}`;
+        if (cell === 'lstm') label += fb === null ? ' (PyTorch init)' : ` fb=${fb}`;
+        if (base.layer_norm) label += ' LN';
+        out.push({ label, model, vocab });
+      }
+    }
+  }
+  return out;
+}
+
+/** "run/best" for run/best.safetensors: the file and its folder, which usually names the run. */
+function checkpointLabel(path: string): string {
+  const file = basename(path).replace(/\.safetensors$/, ''), dir = basename(dirname(path));
+  return dir && dir !== '.' ? `${dir}/${file}` : file;
+}
+
+/** Runs fn on the reference backend (the only one that computes in float64). */
+function onReferenceBackend<T>(fn: () => T): T {
+  const prev = getBackend().name;
+  setBackend('ref');
+  try { return fn(); } finally { setBackend(prev); }
+}
+
+// ---- output ----
+
+/** Numbers with 6 significant digits, exponent form when tiny or huge. */
+const fmt = (x: number): string => (Number.isFinite(x) ? String(Number(x.toPrecision(6))) : String(x));
+const csvField = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+const csv = (rows: (string | number)[][]): string =>
+  rows.map((r) => r.map((x) => csvField(typeof x === 'number' ? fmt(x) : x)).join(',')).join('\n') + '\n';
+
+/** Mean and largest norm over every sampled step of one layer's Jacobians of one kind. */
+function jacobianSummary(r: Result, l: number, kind: 'h' | 'state'): { mean: number; max: number } | null {
+  const p = r.jacobians.find((j) => j.layer === l && j.kind === kind);
+  if (!p) return null;
+  const all = p.norms.flatMap((v) => Array.from(v));
+  return { mean: mean(all), max: all.reduce((a, b) => Math.max(a, b), -Infinity) };
+}
+
+/** Distances shown in the summary: 0, 10, 50, 100 and K, those within reach. */
+function shownDistances(K: number): number[] {
+  return [...new Set([0, 10, 50, 100, K])].filter((k) => k <= K).sort((a, b) => a - b);
+}
+
+function summaryRows(results: Result[], K: number): (string | number)[][] {
+  const head = ['model', 'cell', 'layer', 'sigma_max_whh', 'jacobian_mean', 'jacobian_max', 'state_jacobian_mean',
+    ...shownDistances(K).map((k) => `grad_k${k}`), 'per_step_factor'];
+  const rows: (string | number)[][] = [head];
+  for (const r of results) {
+    for (const g of r.gradients) {
+      const l = g.layer, j = jacobianSummary(r, l, 'h'), js = jacobianSummary(r, l, 'state');
+      rows.push([r.subject.label, r.subject.model.config.cell, l,
+        r.weights.find((w) => w.layer === l && w.block === 'W_hh')!.sigmaMax,
+        j ? j.mean : '', j ? j.max : '', js ? js.mean : '',
+        ...shownDistances(K).map((k) => g.geoMean[k]!), perStepFactor(g.geoMean)]);
+    }
+  }
+  return rows;
+}
+
+/** The stdout table: one row per model and layer, aligned. */
+function formatSummary(rows: (string | number)[][]): string {
+  const names: Record<string, string> = {
+    sigma_max_whh: 'σmax(W_hh)', jacobian_mean: 'mean‖J‖', jacobian_max: 'max‖J‖', state_jacobian_mean: 'mean‖J(h,c)‖', per_step_factor: 'per step',
+  };
+  const head = rows[0]!.map((h) => names[h] ?? String(h).replace(/^grad_k(\d+)$/, '‖g‖ k=$1'));
+  const keep = head.map((_, i) => i !== 1 && (i !== 6 || rows.slice(1).some((r) => r[6] !== ''))); // drop cell; state only if any
+  const cells = rows.slice(1).map((r) => r.map((x, i) => typeof x === 'string' ? x
+    : i === 2 ? String(x) : i >= 7 && i < r.length - 1 ? x.toExponential(2) : x.toFixed(3)));
+  const table = [head, ...cells].map((r) => r.filter((_, i) => keep[i]));
+  const w = table[0]!.map((_, i) => Math.max(...table.map((r) => [...r[i]!].length)));
+  return table.map((r) => r.map((x, i) => (i === 0 ? x.padEnd(w[i]!) : x.padStart(w[i]!))).join('  ')).join('\n') + '\n';
+}
+
+function seriesName(r: Result, l: number, layers: boolean): string {
+  return layers ? `${r.subject.label} (layer ${l})` : r.subject.label;
+}
+
+function gradientChart(results: Result[], title: string, note: string): string {
+  const layers = results.some((r) => r.gradients.length > 1), series: Series[] = [];
+  for (const r of results) {
+    for (const g of r.gradients) series.push({ name: seriesName(r, g.layer, layers), x: g.ratio.map((_, k) => k), y: g.ratio });
+  }
+  return lineChart(series, {
+    title, note, logY: true, xLabel: 'distance k (steps back from the predicting step t)',
+    yLabel: '‖∂L_t/∂h_(t−k)‖ / ‖∂L_t/∂h_t‖',
+  });
+}
+
+function jacobianChart(results: Result[], title: string, note: string): string {
+  const layers = results.some((r) => r.gradients.length > 1), series: Series[] = [];
+  for (const r of results) {
+    for (const p of r.jacobians) {
+      // an LSTM's gradient is multiplied by the whole state's Jacobian: show that one when measured
+      if (p.kind === 'h' && r.jacobians.some((q) => q.layer === p.layer && q.kind === 'state')) continue;
+      const name = seriesName(r, p.layer, layers) + (p.kind === 'state' ? ' (h, c)' : '');
+      series.push({ name, x: p.distances, y: p.norms.map(mean), dashed: p.kind === 'state' });
+    }
+  }
+  return lineChart(series, {
+    title, note, xLabel: 'distance k of the step (J takes the gradient from k−1 to k)',
+    yLabel: 'spectral norm of the step Jacobian (mean over windows)', yMin: 0,
+  });
+}
+
+// ---- the command ----
+
+export async function analyzeCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '-h' || sub === '--help') {
+    process.stdout.write(ANALYZE_HELP);
+    return sub === undefined ? 1 : 0;
+  }
+  if (sub !== 'gradients') throw new UserError(`analyze: unknown analysis '${sub}' (analyses: gradients; see rnnkit analyze --help)`);
+  const { values: v, positionals: paths } = parse('analyze', rest, OPTIONS);
+  if (v['help']) { process.stdout.write(ANALYZE_HELP); return 0; }
+
+  // every option is checked before any work
+  const fresh = v['cell'] !== undefined;
+  if (v['sigma'] !== undefined && paths.length) {
+    throw new UserError('--sigma rescales fresh models (--cell) only; it cannot be used with checkpoints, run them separately');
+  }
+  for (const name of ['sigma', 'forget-bias', 'layer-norm', 'hidden', 'layers', 'embedding', 'seed']) {
+    if (v[name] !== undefined && !fresh) throw new UserError(`--${name} sets up fresh models and needs --cell (see rnnkit analyze --help)`);
+  }
+  if (!fresh && !paths.length) throw new UserError('analyze gradients: give checkpoint(s) and/or --cell for fresh models (see rnnkit analyze --help)');
+  const K = num(v, 'distance', 100, { int: true, min: 1 });
+  const B = num(v, 'windows', 64, { int: true, min: 1 });
+  const JB = num(v, 'jacobian-windows', 8, { int: true, min: 0 });
+  const every = num(v, 'jacobian-every', 1, { int: true, min: 1 });
+  const outDir = (v['out'] as string | undefined) ?? 'analysis';
+  const textPath = (v['text'] as string | undefined) ?? DEFAULT_TEXT;
+
+  const text = await readTextFile(textPath, 'text file');
+  const subjects: Subject[] = [];
+  for (const p of paths) {
+    const { model, vocab } = await readCheckpointFile(p);
+    subjects.push({ label: checkpointLabel(p), model, vocab });
+  }
+  if (fresh) subjects.push(...freshSubjects(v, Vocab.fromText(text)));
+  const seen = new Map<string, number>();
+  for (const s of subjects) { // two best.safetensors in folders of the same name
+    const n = (seen.get(s.label) ?? 0) + 1;
+    seen.set(s.label, n);
+    if (n > 1) s.label += ` #${n}`;
+  }
+  const idsOf = subjects.map((s) => {
+    const ids = s.vocab.encode(text, textPath);
+    if (ids.length < K + 2) {
+      throw new UserError(`${textPath} has ${ids.length.toLocaleString('en')} characters; --distance ${K} needs at least ${K + 2} (K+1 inputs and a target)`);
+    }
+    return ids;
+  });
+
+  const progress = new Progress(), t0 = performance.now(), results: Result[] = [];
+  for (const [i, s] of subjects.entries()) {
+    const tag = `analyze [${i + 1}/${subjects.length}] ${s.label}`, ids = idsOf[i]!;
+    progress.status(`${tag}: gradients`, true);
+    const weights = weightSpectra(s.model);
+    const gw = gradientWindows(ids, K, B);
+    const gradients = v['float32'] ? gradientVsDistance(s.model, gw) : onReferenceBackend(() => gradientVsDistance(float64Copy(s.model), gw));
+    const jacobians = JB === 0 ? [] : jacobianNorms(s.model, gradientWindows(ids, K, JB), {
+      every, fullState: !!v['full-state'],
+      onProgress: (done, total) => progress.status(`${tag}: Jacobians ${done}/${total}`),
+    });
+    results.push({ subject: s, weights, gradients, jacobians });
+    const secs = (performance.now() - t0) / 1000;
+    if (!progress.live && secs >= 10) progress.log(`${tag}: done, ${formatDuration(secs)}`);
+  }
+  progress.clear();
+
+  // files
+  const textName = v['text'] === undefined ? 'data/tinyshakespeare.txt' : basename(textPath);
+  const written: string[] = [];
+  const write = async (name: string, data: string | Uint8Array) => {
+    const path = join(outDir, name);
+    await writeFileAtomic(path, data);
+    written.push(path);
+  };
+  const gradRows: (string | number)[][] = [['model', 'cell', 'layer', 'distance', 'geo_mean_norm', 'median_norm', 'ratio_to_k0']];
+  const weightRows: (string | number)[][] = [['model', 'layer', 'block', 'sigma_max']];
+  const jacRows: (string | number)[][] = [['model', 'cell', 'layer', 'jacobian', 'distance', 'count', 'mean', 'p10', 'median', 'p90', 'max']];
+  for (const r of results) {
+    const { label } = r.subject, cell = r.subject.model.config.cell;
+    for (const g of r.gradients) {
+      g.geoMean.forEach((x, k) => gradRows.push([label, cell, g.layer, k, x, g.median[k]!, g.ratio[k]!]));
+    }
+    for (const w of r.weights) weightRows.push([label, w.layer, w.block, w.sigmaMax]);
+    for (const p of r.jacobians) {
+      p.distances.forEach((k, i) => {
+        const n = p.norms[i]!;
+        jacRows.push([label, cell, p.layer, p.kind === 'h' ? 'dh/dh_prev' : 'dstate/dstate_prev', k, n.length,
+          mean(n), quantile(n, 0.1), quantile(n, 0.5), quantile(n, 0.9), Math.max(...n)]);
+      });
+    }
+  }
+  const summary = summaryRows(results, K);
+  await write('gradients.csv', csv(gradRows));
+  await write('weights.csv', csv(weightRows));
+  await write('jacobians.csv', csv(jacRows));
+  await write('summary.csv', csv(summary));
+
+  const prefix = v['title'] === undefined ? '' : `${v['title'] as string}: `;
+  const charts: [string, string][] = [[
+    'gradients',
+    gradientChart(results, `${prefix}gradient norm vs distance`,
+      `${textName}: geometric mean over ${B} windows of ${K + 1} steps, last prediction's loss`),
+  ]];
+  if (JB > 0) {
+    const lstm = subjects.some((s) => s.model.config.cell === 'lstm');
+    const lstmNote = !lstm ? '' : v['full-state'] ? '; dashed: LSTM (h, c) state' : '; LSTM: c_prev held fixed';
+    charts.push(['jacobians', jacobianChart(results, `${prefix}per-step Jacobian norm`, `${textName}, ${JB} windows of ${K + 1} steps${lstmNote}`)]);
+  }
+  for (const [name, svg] of charts) await write(`${name}.svg`, svg);
+  if (v['png']) for (const [name, svg] of charts) await write(`${name}.png`, await svgToPng(svg, { scale: 2 }));
+
+  process.stdout.write(
+    `gradient of the last prediction's loss at distance k (geometric mean over ${B} windows of ${textName}); ` +
+    `per step = exp(slope of log norm vs k)\n\n` + formatSummary(summary) + '\n' +
+    written.map((p) => `wrote ${p}`).join('\n') + '\n');
+  return 0;
+}
