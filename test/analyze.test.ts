@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CharLM } from '../src/models/char-lm.js';
+import { CharLM, layerViews } from '../src/models/char-lm.js';
 import { LanguageModel } from '../src/models/language-model.js';
 import { Rng } from '../src/core/rng.js';
 import { createRecurrentCache, recurrentForward } from '../src/nn/recurrent.js';
@@ -13,7 +13,7 @@ import { spectralNorm } from '../src/analysis/linalg.js';
 import { largestSingularValue } from '../src/analysis/lanczos.js';
 import {
   gradientWindows, gradientVsDistance, layerJacobians, jacobianNorms, scaleRecurrentWeights, weightSpectra,
-  geometricMean, quantile, perStepFactor, layerParams,
+  geometricMean, quantile, perStepFactor,
 } from '../src/analysis/gradients.js';
 import { maxRelDiff } from './helpers.js';
 import { cliRunner, assertUserError } from './cli-helpers.js';
@@ -65,7 +65,7 @@ test('tanh RNN: the per-step Jacobian from vector-Jacobian products is diag(1 - 
 /** One step of layer 0 at (x, h, c), as (h_t, c_t), by the forward pass alone. */
 function step(m: CharLM, x: Float64Array, h: Float64Array, c: Float64Array): Float64Array {
   const { cell, layer_norm: ln } = m.config, lstm = cell === 'lstm', cache = createRecurrentCache(cell, 1, 1, E, H, 'float64', ln);
-  recurrentForward(cache, layerParams(m.params, 0, ln, lstm), x, 0, h, 0, c, 0);
+  recurrentForward(cache, layerViews(m.params, 0, m.config), x, 0, h, 0, c, 0);
   return Float64Array.from([...cache.hs.subarray(H, 2 * H), ...(lstm ? cache.cs.subarray(H, 2 * H) : [])]);
 }
 

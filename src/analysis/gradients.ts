@@ -11,10 +11,10 @@
 //
 // Windows are time-major like everything else: ids[t*B + b] is step t of window b.
 
-import { ParamSet, type Arr } from '../core/params.js';
+import type { Arr } from '../core/params.js';
 import { allocArray } from '../backend/registry.js';
-import { CharLM } from '../models/char-lm.js';
-import { createRecurrentCache, recurrentForward, recurrentBackward, GATES, type CellType, type RecurrentParams } from '../nn/recurrent.js';
+import { CharLM, layerViews } from '../models/char-lm.js';
+import { createRecurrentCache, recurrentForward, recurrentBackward, GATES, type CellType } from '../nn/recurrent.js';
 import { largestSingularValue } from './lanczos.js';
 
 /** B windows of T = K+1 inputs; only the last step of each has a target. */
@@ -139,22 +139,6 @@ export function scaleRecurrentWeights(model: CharLM, sigma: number): void {
 
 // ---- per-step Jacobians ----
 
-/** Layer l's weights as the recurrent layer functions take them (names of charLMParamSpecs). */
-export function layerParams(ps: ParamSet, l: number, layerNorm: boolean, lstm: boolean): RecurrentParams {
-  const p: RecurrentParams = {
-    wih: ps.get(`rnn.weight_ih_l${l}`), whh: ps.get(`rnn.weight_hh_l${l}`),
-    bih: ps.get(`rnn.bias_ih_l${l}`), bhh: ps.get(`rnn.bias_hh_l${l}`),
-  };
-  if (layerNorm) {
-    p.ln = {
-      ihWeight: ps.get(`rnn.ln_ih_weight_l${l}`), ihBias: ps.get(`rnn.ln_ih_bias_l${l}`),
-      hhWeight: ps.get(`rnn.ln_hh_weight_l${l}`), hhBias: ps.get(`rnn.ln_hh_bias_l${l}`),
-    };
-    if (lstm) { p.ln.cWeight = ps.get(`rnn.ln_c_weight_l${l}`); p.ln.cBias = ps.get(`rnn.ln_c_bias_l${l}`); }
-  }
-  return p;
-}
-
 /**
  * Jacobians of one step of layer l at n points: x (n, D) inputs, h (n, H) previous
  * hidden states, c (n, H) previous cell states (LSTM; else ignored).
@@ -181,7 +165,7 @@ export function layerJacobians(model: CharLM, l: number, x: Arr, h: Arr, c: Arr 
       if (lstm) c0.set(c!.subarray(j * H, (j + 1) * H), row * H);
     }
   }
-  const p = layerParams(model.params, l, ln, lstm);
+  const p = layerViews(model.params, l, model.config);
   recurrentForward(cache, p, xs, 0, h0, 0, c0, 0);
   cache.dh.fill(0); cache.dc.fill(0);
   for (let j = 0; j < n; j++) {
@@ -191,7 +175,7 @@ export function layerJacobians(model: CharLM, l: number, x: Arr, h: Arr, c: Arr 
     }
   }
   // the weight gradients backward also accumulates go to a throwaway copy
-  const dp = layerParams(model.params.like(), l, ln, lstm);
+  const dp = layerViews(model.params.like(), l, model.config);
   recurrentBackward(dp, null, 0, allocArray(rows * H, dtype), 0, cache, p);
   const out: Float64Array[] = [];
   for (let j = 0; j < n; j++) {

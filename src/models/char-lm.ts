@@ -528,7 +528,8 @@ export class CharLM {
   }
 }
 
-function layerViews(ps: ParamSet, l: number, c: CharLMConfig): RecurrentParams {
+/** Layer l's tensors in ps (params or grads) as the recurrent layer functions take them. */
+export function layerViews(ps: ParamSet, l: number, c: CharLMConfig): RecurrentParams {
   const p: RecurrentParams = {
     wih: ps.get(`rnn.weight_ih_l${l}`), whh: ps.get(`rnn.weight_hh_l${l}`),
     bih: ps.get(`rnn.bias_ih_l${l}`), bhh: ps.get(`rnn.bias_hh_l${l}`),
