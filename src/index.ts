@@ -15,6 +15,11 @@ export { warmStartAccuracy, type WarmStartResult } from './train/warm-start.js';
 export { lineChart, type Series, type ChartOptions } from './viz/chart.js';
 export { svgToPng } from './viz/png.js';
 export { spectralNorm, frobeniusNorm } from './analysis/linalg.js';
+export {
+  gradientWindows, gradientVsDistance, jacobianNorms, weightSpectra, scaleRecurrentWeights,
+  type DistanceProfile, type JacobianProfile, type WeightSpectrum,
+} from './analysis/gradients.js';
+export { trainCopyTask, copyLayout, copyBatch, type CopyTaskOptions, type CopyTaskResult } from './tasks/copy-task.js';
 export { runTraining, type RunOptions, type RunHooks, type EvalReport } from './train/run.js';
 export { Optimizer, OPTIMIZERS, type OptimizerName } from './train/optim.js';
 export { sequenceLoss, streamLoss } from './train/evaluate.js';

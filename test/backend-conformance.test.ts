@@ -32,6 +32,24 @@ function close(name: string, got: ArrayLike<number>, want: ArrayLike<number>, to
   assert.ok(d <= tol, `${name}: max rel diff ${d}`);
 }
 
+/**
+ * Layer norm's dx = rstd (g - mean(g) - x̂ mean(g ⊙ x̂)), g = dout ⊙ γ, against the scale of
+ * its terms, rstd |g|, as well as its own: at widths 1 and 2 the terms cancel to ~0 (exactly
+ * 0 and eps-sized), and float32 rounding of g leaves ~1e-7 rstd |g| there.
+ */
+function closeDx(name: string, got: Float32Array, want: Float32Array, dout: Float32Array, dxOff: number, dOff: number,
+  gamma: Float32Array, rstd: Float32Array, rOff: number, rows: number, n: number): void {
+  let scale = 1e-6, diff = 0;
+  for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) {
+    const k = r * n + j, w = want[dxOff + k]!;
+    scale = Math.max(scale, Math.abs(w), rstd[rOff + r]! * Math.abs(dout[dOff + k]! * gamma[j]!));
+    const d = Math.abs(got[dxOff + k]! - w);
+    if (!(d <= diff)) diff = d;
+  }
+  assert.ok(diff <= TOL * scale, `${name}: max diff ${diff} against scale ${scale}`);
+  close(`${name} (before the rows)`, got.subarray(0, dxOff), want.subarray(0, dxOff), 0);
+}
+
 for (const name of availableBackends()) {
   const be = setBackend(name);
 
@@ -127,6 +145,46 @@ for (const name of availableBackends()) {
     const big2 = Float32Array.from(big);
     be.scale(big, 1001, 0.37); refBackend.scale(big2, 1001, 0.37);
     close('scale', big, big2);
+  });
+
+  test(`${name}: layer norm forward and backward match the reference`, () => {
+    const rng = new Rng(5), eps = 1e-5;
+    const copy = (a: Float32Array) => Float32Array.from(a);
+    // widths below, at and past the SIMD width and the 8- and 16-lane loops; rows = 1
+    for (const [rows, n] of [[1, 1], [1, 2], [1, 7], [3, 5], [2, 4], [4, 19], [5, 33], [32, 128], [7, 130], [32, 512], [1, 1029], [64, 700]] as const) {
+      const RN = rows * n;
+      for (const inPlace of [false, true]) for (const acc of [false, true]) {
+        const oo = 3, ho = inPlace ? 2 : 5, xo = 2, ro = 1; // offsets; in place, x and xhat share one
+        // rows with a mean away from 0 (2 + noise), and a constant row (variance 0: the output is β)
+        const x = rand(be, rng, xo + RN, 1.5);
+        for (let k = 0; k < RN; k++) x[xo + k] += 2;
+        if (rows > 2) x.fill(0.75, xo + n, xo + 2 * n);
+        const xhat = inPlace ? x : rand(be, rng, ho + RN), out = rand(be, rng, oo + RN), rstd = rand(be, rng, ro + rows);
+        const gamma = rand(be, rng, n, 0.5), beta = rand(be, rng, n, 0.5);
+        for (let j = 0; j < n; j++) gamma[j] += 1;
+        const x2 = copy(x), xhat2 = inPlace ? x2 : copy(xhat), out2 = copy(out), rstd2 = copy(rstd);
+        be.layerNormForward(out, oo, xhat, ho, rstd, ro, x, xo, gamma, beta, rows, n, eps, acc);
+        refBackend.layerNormForward(out2, oo, xhat2, ho, rstd2, ro, x2, xo, gamma, beta, rows, n, eps, acc);
+        const what = `layer norm ${rows}x${n} inPlace=${inPlace} acc=${acc}`;
+        close(`${what} out`, out, out2); close(`${what} xhat`, xhat, xhat2); close(`${what} rstd`, rstd, rstd2);
+        if (!inPlace) close(`${what} x unchanged`, x, x2, 0);
+        // backward from those xhat and rstd (the reference's, so both start from the same values)
+        const xh = be.alloc(ho + RN), rs = be.alloc(ro + rows);
+        xh.set(xhat2); rs.set(rstd2);
+        for (const withBeta of [true, false]) {
+          const dout = rand(be, rng, 4 + RN), dxo = inPlace ? 4 : 1, dx = inPlace ? dout : rand(be, rng, dxo + RN);
+          const dgamma = rand(be, rng, n), dbeta = withBeta ? rand(be, rng, n) : null;
+          const d0 = copy(dout), dout2 = copy(dout), dx2 = inPlace ? dout2 : copy(dx), dgamma2 = copy(dgamma), dbeta2 = dbeta && copy(dbeta);
+          be.layerNormBackward(dx, dxo, dgamma, dbeta, dout, 4, xh, ho, rs, ro, gamma, rows, n, acc);
+          refBackend.layerNormBackward(dx2, dxo, dgamma2, dbeta2, dout2, 4, xhat2, ho, rstd2, ro, gamma, rows, n, acc);
+          const w = `${what} dbeta=${withBeta}`;
+          closeDx(`${w} dx`, dx, dx2, d0, dxo, 4, gamma, rstd2, ro, rows, n);
+          close(`${w} dgamma`, dgamma, dgamma2);
+          if (dbeta) close(`${w} dbeta`, dbeta, dbeta2!);
+          if (!inPlace) close(`${w} dout unchanged`, dout, d0, 0);
+        }
+      }
+    }
   });
 
   test(`${name}: optimizer updates match the reference`, () => {

@@ -55,6 +55,27 @@ export interface Backend {
   gruStepBackward(dgx: Arr, dgxOff: number, dgh: Arr, dghOff: number, dh: Arr,
     act: Arr, aOff: number, gh: Arr, ghOff: number, hPrev: Arr, hpOff: number, B: number, H: number): void;
 
+  /**
+   * Layer norm over `rows` rows of width n (torch.nn.functional.layer_norm over the last
+   * dimension: biased variance, eps inside the square root). Per row, with the row's sums
+   * accumulated in double precision:
+   *   xhat = (x - mean) * rstd,  rstd = 1/sqrt(var + eps),  out = gamma ⊙ xhat + beta
+   * (out += ... when accumulate). Writes xhat (rows, n) and rstd (rows): all the backward needs.
+   * x may be xhat itself at the same offset (normalised in place); out overlaps neither.
+   * gamma and beta (n) are read from element 0, like fillRows' bias.
+   */
+  layerNormForward(out: Arr, outOff: number, xhat: Arr, xhatOff: number, rstd: Arr, rOff: number,
+    x: Arr, xOff: number, gamma: Arr, beta: Arr, rows: number, n: number, eps: number, accumulate: boolean): void;
+
+  /**
+   * Backward of layerNormForward, dout (rows, n) = dL/dout:
+   *   dgamma += Σ_rows dout ⊙ xhat,  dbeta += Σ_rows dout (skipped when dbeta is null),
+   *   dx = rstd (g - mean(g) - xhat mean(g ⊙ xhat)) with g = dout ⊙ gamma (dx += ... when accumulate).
+   * dx may be dout itself at the same offset (in place); nothing else overlaps.
+   */
+  layerNormBackward(dx: Arr, dxOff: number, dgamma: Arr, dbeta: Arr | null, dout: Arr, doutOff: number,
+    xhat: Arr, xhatOff: number, rstd: Arr, rOff: number, gamma: Arr, rows: number, n: number, accumulate: boolean): void;
+
   /** Elman step: h = f(pre) for f = tanh or relu, pre (B,H). */
   rnnStepForward(relu: boolean, h: Arr, hOff: number, pre: Arr, pOff: number, n: number): void;
 

@@ -75,6 +75,8 @@ export async function loadNativeBackend(opts: NativeOptions = {}): Promise<Backe
     gruStepBackward: addon.gruStepBackward,
     rnnStepForward: addon.rnnStepForward,
     rnnStepBackward: addon.rnnStepBackward,
+    layerNormForward: addon.layerNormForward,
+    layerNormBackward: addon.layerNormBackward,
     softmaxXent: addon.softmaxXent,
     softmaxXentBackward: addon.softmaxXentBackward,
     gatherRows: addon.gatherRows,

@@ -5,6 +5,7 @@ import type { Arr } from '../../core/params.js';
 import { gemm } from './gemm.js';
 import * as cells from './cells.js';
 import * as flat from './optim.js';
+import * as norm from './norm.js';
 
 export const refBackend: Backend = {
   name: 'ref',
@@ -21,4 +22,5 @@ export const refBackend: Backend = {
   },
   ...cells,
   ...flat,
+  ...norm,
 };

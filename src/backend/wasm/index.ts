@@ -58,6 +58,10 @@ interface Kernels {
   gruBackward(dgx: number, dgh: number, dh: number, a: number, gh: number, hp: number, B: number, H: number): void;
   rnnForward(relu: number, h: number, pre: number, n: number): void;
   rnnBackward(relu: number, dpre: number, dh: number, h: number, n: number): void;
+  lnForward(out: number, xhat: number, rstd: number, x: number, gamma: number, beta: number,
+    rows: number, n: number, eps: number, acc: number): void;
+  lnBackward(dx: number, dgamma: number, dbeta: number, dout: number, xhat: number, rstd: number, gamma: number,
+    rows: number, n: number, acc: number): void;
   xentForward(probs: number, logits: number, targets: number, N: number, V: number): number;
   xentBackward(dl: number, probs: number, targets: number, N: number, V: number, scale: number): void;
   fillRows(Y: number, bias: number, rows: number, n: number): void;
@@ -238,6 +242,20 @@ export async function loadWasmBackend(opts: WasmOptions = {}): Promise<WasmBacke
     rnnStepBackward(relu, dpre, dpOff, dh, h, hOff, n) {
       if (n <= 0) return;
       ex.rnnBackward(relu ? 1 : 0, ptr(dpre, dpOff, n), ptr(dh, 0, n), ptr(h, hOff, n), n);
+    },
+
+    layerNormForward(out, outOff, xhat, xhatOff, rstd, rOff, x, xOff, gamma, beta, rows, n, eps, accumulate) {
+      if (rows <= 0 || n <= 0) return;
+      const RN = rows * n;
+      ex.lnForward(ptr(out, outOff, RN), ptr(xhat, xhatOff, RN), ptr(rstd, rOff, rows), ptr(x, xOff, RN),
+        ptr(gamma, 0, n), ptr(beta, 0, n), rows, n, eps, accumulate ? 1 : 0);
+    },
+
+    layerNormBackward(dx, dxOff, dgamma, dbeta, dout, doutOff, xhat, xhatOff, rstd, rOff, gamma, rows, n, accumulate) {
+      if (rows <= 0 || n <= 0) return;
+      const RN = rows * n;
+      ex.lnBackward(ptr(dx, dxOff, RN), ptr(dgamma, 0, n), dbeta ? ptr(dbeta, 0, n) : 0, ptr(dout, doutOff, RN),
+        ptr(xhat, xhatOff, RN), ptr(rstd, rOff, rows), ptr(gamma, 0, n), rows, n, accumulate ? 1 : 0);
     },
 
     softmaxXent(probs, logits, targets, N, V) {
