@@ -6,14 +6,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CharLM } from '../src/models/char-lm.js';
 import { Rng } from '../src/core/rng.js';
-import { CELL_TYPES, createRecurrentCache, recurrentForward, recurrentBackward, type CellType, type RecurrentParams } from '../src/nn/recurrent.js';
+import { CELL_TYPES, createRecurrentCache, recurrentForward, recurrentBackward, type RecurrentParams } from '../src/nn/recurrent.js';
 import { linearForward, linearBackward } from '../src/nn/linear.js';
 import { embeddingForward, embeddingBackward } from '../src/nn/embedding.js';
 import { dropoutForward, dropoutBackward } from '../src/nn/dropout.js';
-import { gradcheck, numericGradient, relativeError, sampleIndices, type GradcheckResult } from '../src/testing/gradcheck.js';
-import { maxRelDiff } from './helpers.js';
+import { gradcheck, numericGradient, relativeError, sampleIndices } from '../src/testing/gradcheck.js';
+import { dot, maxRelDiff, randn } from './helpers.js';
+import { E, H, V, batch, build, checkModel, kinkGuard, type CheckOptions, type Setup } from './model-gradcheck.js';
 
-const V = 7, E = 4, H = 5;
 const TOL = 1e-6; // max relative error per checked entry (these reach ~3e-8)
 // Five-point central differences (order 4) at step 1e-3: truncation O(EPS^4) ~1e-12 and
 // rounding ~ulp(loss)/EPS ~1e-12, against ~5e-11 at best for the two-point formula.
@@ -27,109 +27,9 @@ const SAMPLES = 20;    // entries checked per tensor (all of them when the tenso
 // of ~1e-12, so the (rare) gradients below 1e-5 (a weak path through several layers and
 // steps) are held to an absolute 1e-11 instead.
 const TINY = 1e-5;
-
-const randn = (rng: Rng, n: number, s: number) => Float64Array.from({ length: n }, () => s * rng.normal());
-
-/** Time-major ids and targets; about a quarter of the targets are -1 (not predicted). */
-function batch(T: number, B: number, rng: Rng) {
-  const ids = new Int32Array(T * B), targets = new Int32Array(T * B);
-  for (let n = 0; n < T * B; n++) {
-    ids[n] = rng.int(V);
-    targets[n] = rng.uniform() < 0.25 ? -1 : rng.int(V);
-  }
-  targets[0] = rng.int(V); // at least one predicted position
-  return { ids, targets };
-}
-
-interface Setup { cell: CellType; L: number; T: number; B: number; seed: number; dropout?: number }
-
-/**
- * A float64 CharLM with PyTorch's init scaled up (recurrent weights x1.5, head x2) so the
- * hidden state carries signal across steps and the loss depends visibly on every tensor,
- * a random nonzero initial state, and f = mean loss from that state.
- */
-function build({ cell, L, T, B, seed, dropout = 0 }: Setup) {
-  const rng = new Rng(seed);
-  const model = new CharLM({ cell, vocab_size: V, embedding_size: E, hidden_size: H, num_layers: L, dropout }, 'float64').init(rng);
-  for (const v of model.params.views) {
-    const s = v.name.startsWith('rnn.weight') ? 1.5 : v.name.startsWith('head.') ? 2 : 1;
-    for (let i = 0; i < v.size; i++) v.data[i] *= s;
-  }
-  const { ids, targets } = batch(T, B, rng);
-  const state = model.newState(B);
-  // forward() leaves the final state in `state`: every evaluation restarts from these copies,
-  // and the initial-state check perturbs them.
-  const h0 = randn(rng, state.h.length, 0.5), c0 = randn(rng, state.c.length, 0.5);
-  const dropSeed = seed + 1000;
-  const loss = () => {
-    state.h.set(h0); state.c.set(c0);
-    // same seed every time: the same dropout mask for every evaluation
-    const opts = dropout > 0 ? { train: true, rng: new Rng(dropSeed) } : {};
-    const r = model.forward(ids, targets, T, B, state, opts);
-    return r.loss / r.count;
-  };
-  model.zeroGrad();
-  loss();
-  model.backward();
-  // (L, B, H) gradients of the initial state, copied before any further forward
-  const dh0 = new Float64Array(L * B * H), dc0 = new Float64Array(cell === 'lstm' ? L * B * H : 0);
-  for (let l = 0; l < L; l++) {
-    const g = model.initialStateGrad(l);
-    dh0.set(g.h, l * B * H);
-    if (cell === 'lstm') dc0.set(g.c, l * B * H);
-  }
-  return { model, loss, h0, c0, dh0, dc0, rng, ids, targets, state };
-}
-
-/** Layer l's activation cache of the last forward (its g holds the rnn pre-activations). */
-function layerCache(model: CharLM, l: number) {
-  return model['last']!.layers[l]!;
-}
-
-/**
- * relu's loss has a kink where a pre-activation crosses 0, and a finite difference across
- * it is meaningless. Wraps f so that every evaluation compares the sign pattern of all
- * pre-activations with the unperturbed one; `crossed` counts evaluations that differ.
- * Also insists the units are neither mostly dead nor all active (relu would then be linear).
- */
-function kinkGuard(f: () => number, pre: () => ArrayLike<number>[], label: string) {
-  const signs = () => pre().flatMap((g) => Array.from(g, (v) => (v > 0 ? 1 : 0))).join('');
-  f();
-  const base = signs(), active = [...base].filter((c) => c === '1').length;
-  assert.ok(active > 0.3 * base.length && active < base.length, `${label}: ${active}/${base.length} relu units active`);
-  const guard = { crossed: 0, f: () => { const v = f(); if (signs() !== base) guard.crossed++; return v; } };
-  return guard;
-}
-
-/** Every parameter tensor (sampled) and the initial state against central differences. */
-function checkModel(s: Setup, label: string): { err: number; skipped: number } {
-  const { model, loss, h0, c0, dh0, dc0, rng } = build(s);
-  const guard = s.cell === 'rnn_relu' ? kinkGuard(loss, () => Array.from({ length: s.L }, (_, l) => layerCache(model, l).g), label) : null;
-  const f = guard ? guard.f : loss, eps = guard ? EPS_RELU : EPS;
-  const results: GradcheckResult[] = [];
-  let skipped = 0;
-  const check = (name: string, x: Float64Array | Float32Array, analytic: ArrayLike<number>) => {
-    let indices = sampleIndices(x.length, SAMPLES, rng);
-    if (guard) {
-      // drop the entries whose finite differences cross a relu kink (none with the seeds
-      // below; the count is reported, and most entries must survive)
-      const n = indices.length;
-      indices = indices.filter((i) => { const c = guard.crossed; numericGradient(f, x, [i], eps, ORDER); return guard.crossed === c; });
-      skipped += n - indices.length;
-      assert.ok(indices.length >= Math.ceil(0.75 * n), `${label} ${name}: ${n - indices.length} of ${n} entries sit at a relu kink`);
-    }
-    const r = gradcheck(f, x, analytic, { indices, eps, order: ORDER, tiny: TINY, name: `${label} ${name}` });
-    results.push(r);
-    assert.ok(r.maxError <= TOL, r.report);
-    // the check means little if every sampled gradient is ~0
-    const big = Math.max(...indices.map((i) => Math.abs(analytic[i]!)));
-    assert.ok(big > 1e-4, `${r.report}: largest sampled gradient only ${big}`);
-  };
-  for (const v of model.params.views) check(v.name, v.data, model.grads.get(v.name));
-  check('h0', h0, dh0);
-  if (s.cell === 'lstm') check('c0', c0, dc0);
-  return { err: Math.max(...results.map((r) => r.maxError)), skipped };
-}
+// the CharLM checks (test/model-gradcheck.ts), which also insist that relu units are
+// neither mostly dead nor all active
+const FD: CheckOptions = { tol: TOL, eps: EPS, epsRelu: EPS_RELU, order: ORDER, tiny: TINY, samples: SAMPLES, reluActive: true };
 
 const maxByCell = new Map<string, number>();
 const cases: Setup[] = [];
@@ -146,7 +46,7 @@ cases.push({ cell: 'gru', L: 3, T: 5, B: 2, seed: 41 });
 for (const s of cases) {
   const label = `${s.cell} L=${s.L} T=${s.T} B=${s.B}${s.dropout ? ` dropout=${s.dropout}` : ''}`;
   test(`gradcheck CharLM ${label}`, (t) => {
-    const { err, skipped } = checkModel(s, label);
+    const { err, skipped } = checkModel(s, label, FD);
     maxByCell.set(s.cell, Math.max(maxByCell.get(s.cell) ?? 0, err));
     t.diagnostic(`max rel err ${err.toExponential(2)}${s.cell === 'rnn_relu' ? `, ${skipped} entries skipped at relu kinks` : ''}`);
   });
@@ -215,12 +115,6 @@ test('float32 and float64 models agree on loss and gradients', () => {
 });
 
 // ---- layers on their own, loss = sum(out * R) for a random upstream gradient R ----
-
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>, aOff = 0) => {
-  let s = 0;
-  for (let i = 0; i < b.length; i++) s += a[aOff + i]! * b[i]!;
-  return s;
-};
 
 function assertGrad(name: string, f: () => number, x: Float64Array, analytic: ArrayLike<number>, eps = EPS) {
   const r = gradcheck(f, x, analytic, { eps, order: ORDER, tiny: TINY, name });

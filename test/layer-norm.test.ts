@@ -13,14 +13,15 @@ import {
   CELL_TYPES, GATES, createRecurrentCache, recordHiddenGrads, recurrentBackward, recurrentForward, recurrentForwardTokens,
   setRecurrentMask, tokenTable, type CellType, type RecurrentCache, type RecurrentParams,
 } from '../src/nn/recurrent.js';
-import { gradcheck, numericGradient, sampleIndices } from '../src/testing/gradcheck.js';
+import { gradcheck } from '../src/testing/gradcheck.js';
 import { loadBackends } from '../src/backend/init.js';
 import { allocArray, availableBackends, setBackend } from '../src/backend/registry.js';
+import { dot, randn } from './helpers.js';
+import { E, H, V, build, checkModel, kinkGuard, type BuildOptions, type Setup } from './model-gradcheck.js';
 
 await loadBackends();
 setBackend('ref');
 
-const V = 7, E = 4, H = 5;
 // As test/gradcheck.test.ts, but a smaller step. A normalised entry x̂ reaches a few units
 // (up to sqrt(G*H - 1)), so a gain's finite step moves pre-activations several times as
 // far, and the loss of the worst entry curves fast enough that the stencil's O(EPS^4)
@@ -28,13 +29,6 @@ const V = 7, E = 4, H = 5;
 // is down to 3e-10, so the analytic gradient is right). Rounding error ~1.5 ulp(loss)/EPS
 // ~1e-11 absolute, as with test/gradcheck.test.ts's relu step.
 const TOL = 1e-6, EPS = 1e-4, ORDER = 4, SAMPLES = 20, TINY = 1e-5;
-
-const randn = (rng: Rng, n: number, s: number, mean = 0) => Float64Array.from({ length: n }, () => mean + s * rng.normal());
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>, aOff = 0) => {
-  let s = 0;
-  for (let i = 0; i < b.length; i++) s += a[aOff + i]! * b[i]!;
-  return s;
-};
 
 /** Mean and biased variance of each of `rows` rows of width n. */
 function rowMoments(x: ArrayLike<number>, off: number, rows: number, n: number) {
@@ -107,8 +101,6 @@ test('gradcheck layer norm (x, γ, β; accumulate and in place)', (t) => {
 
 // ---- whole layer-norm CharLMs ----
 
-interface Setup { cell: CellType; L: number; T: number; B: number; seed: number; dropout?: number; rdrop?: number }
-
 /** The layer-norm gains and biases moved away from 1 and 0, so that γ and β matter. */
 function perturbLN(model: CharLM, rng: Rng): void {
   for (const v of model.params.views) {
@@ -118,77 +110,13 @@ function perturbLN(model: CharLM, rng: Rng): void {
   }
 }
 
-/** As test/gradcheck.test.ts build(), with layer_norm, random γ/β and recurrent dropout. */
-function build({ cell, L, T, B, seed, dropout = 0, rdrop = 0 }: Setup) {
-  const rng = new Rng(seed);
-  const model = new CharLM({ cell, vocab_size: V, embedding_size: E, hidden_size: H, num_layers: L, dropout, recurrent_dropout: rdrop, layer_norm: true }, 'float64').init(rng);
-  for (const v of model.params.views) {
-    const s = v.name.startsWith('rnn.weight') ? 1.5 : v.name.startsWith('head.') ? 2 : 1;
-    for (let i = 0; i < v.size; i++) v.data[i] *= s;
-  }
-  perturbLN(model, rng);
-  const ids = new Int32Array(T * B), targets = new Int32Array(T * B);
-  for (let n = 0; n < T * B; n++) { ids[n] = rng.int(V); targets[n] = rng.uniform() < 0.25 ? -1 : rng.int(V); }
-  targets[0] = rng.int(V);
-  const state = model.newState(B);
-  const h0 = randn(rng, state.h.length, 0.5), c0 = randn(rng, state.c.length, 0.5);
-  const train = dropout > 0 || rdrop > 0;
-  const loss = () => {
-    state.h.set(h0); state.c.set(c0);
-    // a fresh rng with the same seed: the same masks at every evaluation
-    const r = model.forward(ids, targets, T, B, state, train ? { train: true, rng: new Rng(seed + 1000) } : {});
-    return r.loss / r.count;
-  };
-  model.zeroGrad();
-  loss();
-  model.backward();
-  const dh0 = new Float64Array(L * B * H), dc0 = new Float64Array(cell === 'lstm' ? L * B * H : 0);
-  for (let l = 0; l < L; l++) {
-    const g = model.initialStateGrad(l);
-    dh0.set(g.h, l * B * H);
-    if (cell === 'lstm') dc0.set(g.c, l * B * H);
-  }
-  return { model, loss, h0, c0, dh0, dc0, rng, ids, targets, state };
-}
+/**
+ * The models of test/gradcheck.test.ts (test/model-gradcheck.ts build()) with layer_norm and
+ * random γ/β; Setup.rdrop adds recurrent dropout.
+ */
+const LN_MODEL: BuildOptions = { config: { layer_norm: true }, perturb: perturbLN };
 
 const layers = (model: CharLM): RecurrentCache[] => model['last']!.layers;
-
-/**
- * relu's loss has kinks where a pre-activation crosses 0: f's evaluations are compared
- * with the unperturbed sign pattern of every layer's a_t (c.g), counting those that differ.
- */
-function kinkGuard(f: () => number, pre: () => Arr[]) {
-  const signs = () => pre().map((g) => Array.from(g, (v) => (v > 0 ? 1 : 0)).join('')).join('|');
-  f();
-  const base = signs();
-  const guard = { crossed: 0, f: () => { const v = f(); if (signs() !== base) guard.crossed++; return v; } };
-  return guard;
-}
-
-function checkModel(s: Setup, label: string) {
-  const { model, loss, h0, c0, dh0, dc0, rng } = build(s);
-  const guard = s.cell === 'rnn_relu' ? kinkGuard(loss, () => layers(model).map((c) => c.g)) : null;
-  const f = guard ? guard.f : loss, eps = EPS;
-  let err = 0, skipped = 0;
-  const check = (name: string, x: Arr, analytic: ArrayLike<number>) => {
-    let indices = sampleIndices(x.length, SAMPLES, rng);
-    if (guard) {
-      const n = indices.length;
-      indices = indices.filter((i) => { const c = guard.crossed; numericGradient(f, x, [i], eps, ORDER); return guard.crossed === c; });
-      skipped += n - indices.length;
-      assert.ok(indices.length >= Math.ceil(0.75 * n), `${label} ${name}: ${n - indices.length} of ${n} entries sit at a relu kink`);
-    }
-    const r = gradcheck(f, x, analytic, { indices, eps, order: ORDER, tiny: TINY, name: `${label} ${name}` });
-    assert.ok(r.maxError <= TOL, r.report);
-    const big = Math.max(...indices.map((i) => Math.abs(analytic[i]!)));
-    assert.ok(big > 1e-4, `${r.report}: largest sampled gradient only ${big}`);
-    err = Math.max(err, r.maxError);
-  };
-  for (const v of model.params.views) check(v.name, v.data, model.grads.get(v.name));
-  check('h0', h0, dh0);
-  if (s.cell === 'lstm') check('c0', c0, dc0);
-  return { err, skipped, useTable: model['last']!.useTable };
-}
 
 const cases: Setup[] = [];
 for (const [i, cell] of CELL_TYPES.entries()) {
@@ -203,7 +131,7 @@ const worstByCell = new Map<string, number>();
 for (const s of cases) {
   const label = `${s.cell} L=${s.L} T=${s.T} B=${s.B}${s.dropout ? ` dropout=${s.dropout}` : ''}${s.rdrop ? ` recurrent_dropout=${s.rdrop}` : ''}`;
   test(`gradcheck layer-norm CharLM ${label}`, (t) => {
-    const { err, skipped, useTable } = checkModel(s, label);
+    const { err, skipped, useTable } = checkModel(s, label, { ...LN_MODEL, tol: TOL, eps: EPS, order: ORDER, tiny: TINY, samples: SAMPLES });
     assert.equal(useTable, s.T * s.B >= V);
     worstByCell.set(s.cell, Math.max(worstByCell.get(s.cell) ?? 0, err));
     t.diagnostic(`${useTable ? 'token table' : 'direct projection'}; max rel err ${err.toExponential(2)}${s.cell === 'rnn_relu' ? `, ${skipped} entries skipped at relu kinks` : ''}`);
@@ -212,7 +140,7 @@ for (const s of cases) {
 
 test('recurrent dropout and γ/β change the layer-norm gradients (the cases above are not trivial)', () => {
   const s: Setup = { cell: 'gru', L: 2, T: 6, B: 2, seed: 140, rdrop: 0.3 };
-  const { model, h0, c0, ids, targets, state } = build(s);
+  const { model, h0, c0, ids, targets, state } = build(s, LN_MODEL);
   const a = model.grads.data.slice();
   const run = () => {
     model.zeroGrad();
@@ -234,7 +162,7 @@ test('recurrent dropout and γ/β change the layer-norm gradients (the cases abo
 
 test('inside a layer-norm cell every step\'s W_hh h̃ and W_ih x rows are normalised', () => {
   for (const cell of CELL_TYPES) {
-    const { model } = build({ cell, L: 2, T: 5, B: 3, seed: 7, rdrop: 0.3 });
+    const { model } = build({ cell, L: 2, T: 5, B: 3, seed: 7, rdrop: 0.3 }, LN_MODEL);
     const GH = GATES[cell] * H;
     for (const c of layers(model)) {
       const ln = c.ln!;
