@@ -1,4 +1,5 @@
-"""Helpers shared by scripts/make_fixtures.py and scripts/make_train_fixtures.py.
+"""Helpers shared by the fixture scripts (make_fixtures.py, make_train_fixtures.py,
+make_ln_fixtures.py).
 
   * REPO and the sys.path entry for ../shared/reference (so `import charlm`
     works once this module is imported);
@@ -8,6 +9,7 @@
     tensors in insertion order);
   * checkpoint_metadata: the rnnkit/1 metadata (format, config, vocab) plus
     the fixture description;
+  * start: deterministic torch, the output folder and the bundled corpus;
   * encode, seed_of.
 
 Importers set sys.dont_write_bytecode = True before importing this module, so
@@ -28,6 +30,18 @@ if REFERENCE_DIR not in sys.path:
     sys.path.insert(0, REFERENCE_DIR)
 
 import torch  # noqa: E402
+
+
+TEXT_PATH = os.path.join(REPO, "data", "tinyshakespeare.txt")
+
+
+def start(out_dir):
+    """Single-threaded deterministic torch, out_dir created; returns the corpus text."""
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    os.makedirs(out_dir, exist_ok=True)
+    with open(TEXT_PATH, encoding="utf-8") as f:
+        return f.read()
 
 
 def seed_of(name):

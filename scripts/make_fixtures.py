@@ -31,7 +31,7 @@ import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in scripts/ or ../shared/reference
 
-from fixture_io import (REPO, checkpoint_metadata, encode, read_tensors,  # noqa: E402
+from fixture_io import (REPO, checkpoint_metadata, encode, read_tensors, start,  # noqa: E402
                         seed_of, write_safetensors)
 
 import torch  # noqa: E402
@@ -39,7 +39,6 @@ import torch.nn.functional as F  # noqa: E402
 
 from charlm import CharLM, read_checkpoint  # noqa: E402  (path set by fixture_io)
 
-TEXT_PATH = os.path.join(REPO, "data", "tinyshakespeare.txt")
 OUT_DIR = os.path.join(REPO, "test", "fixtures")
 
 # name, cell, layers, embedding, hidden, steps, text offset
@@ -163,11 +162,7 @@ def verify(path):
 
 
 def main():
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    os.makedirs(OUT_DIR, exist_ok=True)
-    with open(TEXT_PATH, encoding="utf-8") as f:
-        corpus = f.read()
+    corpus = start(OUT_DIR)
 
     paths = []
     for name, cell, layers, emb, hidden, steps, off in TEXT_CASES:

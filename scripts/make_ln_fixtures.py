@@ -48,14 +48,13 @@ import sys
 
 sys.dont_write_bytecode = True
 
-from fixture_io import (REPO, checkpoint_metadata, encode, read_tensors,  # noqa: E402
+from fixture_io import (REPO, checkpoint_metadata, encode, read_tensors, start,  # noqa: E402
                         seed_of, write_safetensors)
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-TEXT_PATH = os.path.join(REPO, "data", "tinyshakespeare.txt")
 OUT_DIR = os.path.join(REPO, "test", "fixtures", "ln")
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 EPS = 1e-5
@@ -249,11 +248,7 @@ def verify(path):
 
 
 def main():
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    os.makedirs(OUT_DIR, exist_ok=True)
-    with open(TEXT_PATH, encoding="utf-8") as f:
-        corpus = f.read()
+    corpus = start(OUT_DIR)
     total = 0
     for case in CASES:
         path, f64 = make_case(case, corpus)

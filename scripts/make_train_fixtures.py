@@ -55,14 +55,13 @@ import sys
 sys.dont_write_bytecode = True  # no __pycache__ in scripts/ or ../shared/reference
 
 import fixture_io  # noqa: E402
-from fixture_io import REPO, checkpoint_metadata, encode, read_tensors, write_safetensors  # noqa: E402
+from fixture_io import REPO, checkpoint_metadata, encode, read_tensors, start, write_safetensors  # noqa: E402
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from charlm import CharLM, read_checkpoint  # noqa: E402  (path set by fixture_io)
 
-TEXT_PATH = os.path.join(REPO, "data", "tinyshakespeare.txt")
 OUT_DIR = os.path.join(REPO, "test", "fixtures", "train")
 
 B, T, K = 3, 10, 5
@@ -236,11 +235,7 @@ def verify(path, c):
 
 
 def main():
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    os.makedirs(OUT_DIR, exist_ok=True)
-    with open(TEXT_PATH, encoding="utf-8") as f:
-        corpus = f.read()
+    corpus = start(OUT_DIR)
     total = 0
     for c in CASES:
         path = make_case(c, corpus)
