@@ -13,6 +13,7 @@ import { dropoutForward, dropoutBackward } from '../nn/dropout.js';
 import { embeddingBackward } from '../nn/embedding.js';
 import { pascanuForward, pascanuBackward } from '../nn/pascanu.js';
 import { UserError } from '../core/errors.js';
+import { draw } from './sample.js';
 import {
   CELL_TYPES, GATES, createRecurrentCache, recurrentForward, recurrentForwardTokens, recurrentBackward,
   recurrentBackwardTokens, recordHiddenGrads, setRecurrentMask, tokenTable, tokenTableBackward, type CellType, type RecurrentCache, type RecurrentParams,
@@ -139,7 +140,7 @@ interface Workspace {
   dropped: boolean;    // whether the last forward used dropout
   fresh: boolean;      // the last forward started from the initial state
   count: number;       // predicted positions of the last forward
-  reg?: { w: Arr; u: Arr; gu: Arr; e: Arr[]; none: Arr }; // Pascanu regularizer scratch, (T*B, H) each
+  reg?: { w: Arr; u: Arr; gu: Arr; e: Arr[] }; // Pascanu regularizer scratch, (T*B, H) each
   fed: number;         // inputs of the last forward that were the model's own samples
 }
 
@@ -170,6 +171,7 @@ export class CharLM {
   private workspaces = new Map<string, Workspace>();
   private last: Workspace | null = null;
   private recording = false;
+  private drawScratch: Float64Array | undefined; // feedback sampling's probabilities (V)
 
   constructor(config: Partial<CharLMConfig> & { vocab_size: number }, dtype: DType = 'float32') {
     this.config = normalizeConfig(config);
@@ -328,16 +330,8 @@ export class CharLM {
     let fed = 0;
     for (let b = 0; b < B; b++) {
       if (p < 1 && rng.uniform() >= p) continue;
-      const o = ((t - 1) * B + b) * V;
-      let max = -Infinity, sum = 0;
-      for (let v = 0; v < V; v++) max = Math.max(max, ws.logits[o + v]!);
-      for (let v = 0; v < V; v++) sum += Math.exp(ws.logits[o + v]! - max);
-      let u = rng.uniform() * sum, id = V - 1;
-      for (let v = 0; v < V; v++) {
-        u -= Math.exp(ws.logits[o + v]! - max);
-        if (u < 0) { id = v; break; }
-      }
-      ws.ids[t * B + b] = id;
+      this.drawScratch ??= new Float64Array(V);
+      ws.ids[t * B + b] = draw(ws.logits, ((t - 1) * B + b) * V, V, 1, 0, this.drawScratch, this.drawScratch, rng);
       fed++;
     }
     return fed;
@@ -410,11 +404,10 @@ export class CharLM {
       pascanuBackward(relu, T, B, H, c.hs, c.dhs, whh, reg.w, reg.u, reg.gu, lambda / N, this.layerGrads[l]!.whh, reg.e[l]!);
     }
     // the second sweep must not overwrite the recorded v_t
-    const recorded = ws.layers.map((c) => c.dhs);
-    for (const c of ws.layers) c.dhs = reg.none;
+    for (const c of ws.layers) recordHiddenGrads(c, false, this.dtype);
     ws.dys[L - 1]!.set(reg.e[L - 1]!);
     this.backwardLayers(ws, (l) => reg.e[l]!);
-    ws.layers.forEach((c, l) => { c.dhs = this.recording ? recorded[l]! : reg.none; });
+    for (const c of ws.layers) recordHiddenGrads(c, this.recording, this.dtype);
     return { regularizer: omega };
   }
 
@@ -446,13 +439,13 @@ export class CharLM {
   private checkPascanu(ws: Workspace): void {
     const { cell, layer_norm } = this.config;
     if ((cell !== 'rnn_tanh' && cell !== 'rnn_relu') || layer_norm) throw new UserError(`the Pascanu regularizer is defined for vanilla RNNs (rnn_tanh, rnn_relu without layer norm), not ${layer_norm ? 'layer-normalised ' : ''}${cell}`);
-    if (ws.layers.some((c) => c.mask.length)) throw new UserError('the Pascanu regularizer cannot be combined with recurrent dropout');
+    if (ws.layers.some((c) => c.masked)) throw new UserError('the Pascanu regularizer cannot be combined with recurrent dropout');
   }
 
   private pascanuBuffers(ws: Workspace): NonNullable<Workspace['reg']> {
     if (!ws.reg) {
       const F = (n: number) => allocArray(n, this.dtype), NH = ws.T * ws.B * this.config.hidden_size;
-      ws.reg = { w: F(NH), u: F(NH), gu: F(NH), e: ws.layers.map(() => F(NH)), none: F(0) };
+      ws.reg = { w: F(NH), u: F(NH), gu: F(NH), e: ws.layers.map(() => F(NH)) };
     }
     return ws.reg;
   }
@@ -483,7 +476,7 @@ export class CharLM {
   /** After backward() with recording on: layer l's dL/dh_t, (T*B, H), row block t. */
   hiddenGrads(l: number): Arr {
     const c = this.last?.layers[l];
-    if (!c || !c.dhs.length) throw new Error('hiddenGrads: call recordHiddenGrads(true), forward and backward first');
+    if (!c || !c.recording) throw new Error('hiddenGrads: call recordHiddenGrads(true), forward and backward first');
     return c.dhs;
   }
 

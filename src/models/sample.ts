@@ -51,7 +51,8 @@ function argmax(l: ArrayLike<number>, o: number, V: number): number {
   return best;
 }
 
-function draw(l: ArrayLike<number>, o: number, V: number, temp: number, topK: number, p: Float64Array, sorted: Float64Array, rng: Rng): number {
+/** Draws an id from softmax(logits[o..o+V) / temp), top-k when topK > 0; p and sorted are (V) scratch. */
+export function draw(l: ArrayLike<number>, o: number, V: number, temp: number, topK: number, p: Float64Array, sorted: Float64Array, rng: Rng): number {
   let threshold = -Infinity;
   if (topK > 0 && topK < V) {
     for (let v = 0; v < V; v++) sorted[v] = l[o + v]!;

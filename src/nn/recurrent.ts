@@ -52,11 +52,12 @@ export interface RecurrentCache {
   dc: Arr;  // (B, H) running dL/dc (lstm); dL/dc0 after backward
   bias: Arr; // (G*H) scratch for the bias of the input projection
   // variational recurrent dropout (Gal & Ghahramani 2016): one mask for every step
-  mask: Arr;   // (B, H) 0 or 1/(1-p); empty = off
+  masked: boolean; // the mask is on for the current forward/backward
+  mask: Arr;   // (B, H) 0 or 1/(1-p); allocated the first time it is turned on
   hd: Arr;     // ((T+1)*B, H) h_t ⊙ mask, what W_hh sees when the mask is on
   tmp: Arr;    // (B, H) scratch for the masked recurrent gradient
-  // when non-empty, backward stores dL/dh_t (total, all paths) at row block t
-  dhs: Arr;    // (T*B, H)
+  recording: boolean; // backward stores dL/dh_t (total, all paths) at row block t of dhs
+  dhs: Arr;    // (T*B, H), allocated the first time recording is turned on
   ln: LayerNormCache | null; // layer-normalised cell, else null
 }
 
@@ -100,33 +101,40 @@ export function createRecurrentCache(cell: CellType, T: number, B: number, D: nu
     dh: F(B * H),
     dc: F(B * H),
     bias: F(G * H),
-    mask: F(0), hd: F(0), tmp: F(0), dhs: F(0), ln,
+    masked: false, mask: F(0), hd: F(0), tmp: F(0), recording: false, dhs: F(0), ln,
   };
 }
 
-/** Turns variational recurrent dropout on for this cache (mask filled by the caller), or off with p = 0. */
+/**
+ * Turns variational recurrent dropout on (returns the mask for the caller to fill) or
+ * off. Buffers are allocated once and kept, so switching between training and
+ * evaluation allocates nothing.
+ */
 export function setRecurrentMask(c: RecurrentCache, on: boolean, dtype: DType): Arr {
-  if (!on) { if (c.mask.length) c.mask = allocArray(0, dtype); return c.mask; }
-  if (!c.hd.length) { c.hd = allocArray((c.T + 1) * c.B * c.H, dtype); c.tmp = allocArray(c.B * c.H, dtype); }
-  if (!c.mask.length) c.mask = allocArray(c.B * c.H, dtype);
+  if (on && !c.mask.length) {
+    c.mask = allocArray(c.B * c.H, dtype);
+    c.hd = allocArray((c.T + 1) * c.B * c.H, dtype);
+    c.tmp = allocArray(c.B * c.H, dtype);
+  }
+  c.masked = on;
   return c.mask;
 }
 
 /** Makes backward store dL/dh_t for every step in c.dhs (diagnostics, Pascanu's regularizer). */
 export function recordHiddenGrads(c: RecurrentCache, on: boolean, dtype: DType): void {
   if (on && !c.dhs.length) c.dhs = allocArray(c.T * c.B * c.H, dtype);
-  if (!on && c.dhs.length) c.dhs = allocArray(0, dtype);
+  c.recording = on;
 }
 
 /** The h_{t-1} rows W_hh multiplies: hs itself, or hs ⊙ mask. */
 export function recurrentInput(c: RecurrentCache): Arr {
-  return c.mask.length ? c.hd : c.hs;
+  return c.masked ? c.hd : c.hs;
 }
 
 /** hd block k = hs block k ⊙ mask (no-op without a mask). */
 export function maskState(c: RecurrentCache, k: number): void {
   const m = c.mask, BH = c.B * c.H;
-  if (!m.length) return;
+  if (!c.masked) return;
   const o = k * BH;
   for (let i = 0; i < BH; i++) c.hd[o + i] = c.hs[o + i]! * m[i]!;
 }
@@ -137,7 +145,7 @@ export function maskState(c: RecurrentCache, k: number): void {
  */
 export function recurrentGradIn(c: RecurrentCache, whh: Arr, dpre: Arr, dOff: number, G: number, accumulate: boolean): void {
   const be = getBackend(), { B, H } = c, m = c.mask;
-  if (!m.length) { be.gemm(false, false, B, H, G, 1, dpre, dOff, G, whh, 0, H, accumulate ? 1 : 0, c.dh, 0, H); return; }
+  if (!c.masked) { be.gemm(false, false, B, H, G, 1, dpre, dOff, G, whh, 0, H, accumulate ? 1 : 0, c.dh, 0, H); return; }
   be.gemm(false, false, B, H, G, 1, dpre, dOff, G, whh, 0, H, 0, c.tmp, 0, H);
   const BH = B * H;
   if (accumulate) for (let i = 0; i < BH; i++) c.dh[i] += c.tmp[i]! * m[i]!;
@@ -148,7 +156,7 @@ export function recurrentGradIn(c: RecurrentCache, whh: Arr, dpre: Arr, dOff: nu
 export function addOutputGrad(c: RecurrentCache, dy: Arr, dyOff: number, t: number): void {
   const BH = c.B * c.H, o = dyOff + t * BH;
   for (let k = 0; k < BH; k++) c.dh[k] += dy[o + k]!;
-  if (c.dhs.length) c.dhs.set(c.dh.subarray(0, BH), t * BH);
+  if (c.recording) c.dhs.set(c.dh.subarray(0, BH), t * BH);
 }
 
 /**
