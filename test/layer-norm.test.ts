@@ -116,7 +116,7 @@ function perturbLN(model: CharLM, rng: Rng): void {
  */
 const LN_MODEL: BuildOptions = { config: { layer_norm: true }, perturb: perturbLN };
 
-const layers = (model: CharLM): RecurrentCache[] => model['last']!.layers;
+const layers = (model: CharLM): RecurrentCache[] => model['last']!.s.units;
 
 const cases: Setup[] = [];
 for (const [i, cell] of CELL_TYPES.entries()) {

@@ -107,7 +107,7 @@ export interface CheckOptions extends BuildOptions {
  */
 export function checkModel(s: Setup, label: string, o: CheckOptions): { err: number; skipped: number; useTable: boolean } {
   const { model, loss, h0, c0, dh0, dc0, rng } = build(s, o);
-  const guard = s.cell === 'rnn_relu' ? kinkGuard(loss, () => model['last']!.layers.map((c) => c.g), o.reluActive ? label : undefined) : null;
+  const guard = s.cell === 'rnn_relu' ? kinkGuard(loss, () => model['last']!.s.units.map((c) => c.g), o.reluActive ? label : undefined) : null;
   const f = guard ? guard.f : loss, eps = guard ? o.epsRelu ?? o.eps : o.eps;
   let err = 0, skipped = 0;
   const check = (name: string, x: Float64Array | Float32Array, analytic: ArrayLike<number>) => {
@@ -130,5 +130,5 @@ export function checkModel(s: Setup, label: string, o: CheckOptions): { err: num
   for (const v of model.params.views) check(v.name, v.data, model.grads.get(v.name));
   check('h0', h0, dh0);
   if (s.cell === 'lstm') check('c0', c0, dc0);
-  return { err, skipped, useTable: model['last']!.useTable };
+  return { err, skipped, useTable: model['last']!.s.useTable };
 }

@@ -139,11 +139,11 @@ test('variational recurrent dropout: gradient-checked; one mask for every step; 
   const e1 = ev(), e2 = ev();
   assert.deepEqual(Array.from(e1), Array.from(e2), 'evaluation is deterministic (no mask)');
   m.forward(ids, null, T, 1, m.newState(1), { train: true, rng: new Rng(5) });
-  const mask = m['last']!.layers[0]!.mask;
+  const mask = m['last']!.s.units[0]!.mask;
   const kept = Array.from(mask).filter((x) => x !== 0);
   assert.ok(kept.length > 5 && kept.length < 35 && kept.every((x) => Math.abs(x - 2) < 1e-6), 'mask holds 0 or 1/(1-p)');
   // the masked copy of h_t that W_hh reads is h_t ⊙ mask at every step
-  const c = m['last']!.layers[0]!;
+  const c = m['last']!.s.units[0]!;
   for (let t = 0; t <= T; t++) for (let j = 0; j < 40; j++) assert.equal(c.hd[t * 40 + j], Math.fround(c.hs[t * 40 + j]! * mask[j]!));
 });
 

@@ -113,3 +113,6 @@ export interface Backend {
   /** Adam with bias correction for step t (1-based): m, v moments; p -= lr/bc1 · m / (√v/√bc2 + eps) */
   adamStep(p: Arr, g: Arr, m: Arr, v: Arr, n: number, lr: number, beta1: number, beta2: number, eps: number, t: number): void;
 }
+
+/** What a backend must implement itself; every other kernel falls back to the reference (registry.ts). */
+export type BackendImpl = Pick<Backend, 'name' | 'alloc' | 'gemm'> & Partial<Backend>;

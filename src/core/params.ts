@@ -2,7 +2,7 @@
 // optimizer moments use the same layout, so updates, clipping and checkpoints are
 // single loops over one array.
 
-import { allocArray } from '../backend/registry.js';
+import { allocArray } from './alloc.js';
 
 export type Arr = Float32Array | Float64Array;
 export type DType = 'float32' | 'float64';

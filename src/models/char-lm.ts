@@ -7,20 +7,19 @@
 
 import { ParamSet, type Arr, type DType, type ParamSpec } from '../core/params.js';
 import { Rng } from '../core/rng.js';
-import { allocArray, getBackend } from '../backend/registry.js';
+import { allocArray } from '../core/alloc.js';
+import { getBackend } from '../backend/registry.js';
 import { linearForward, linearBackward } from '../nn/linear.js';
-import { dropoutForward, dropoutBackward } from '../nn/dropout.js';
-import { embeddingBackward } from '../nn/embedding.js';
 import { pascanuForward, pascanuBackward } from '../nn/pascanu.js';
 import { UserError } from '../core/errors.js';
 import { draw } from './sample.js';
+import { CELL_TYPES, type CellType, type RecurrentParams } from '../nn/recurrent.js';
+import { uniformLayout, type StepLayout } from '../nn/layout.js';
 import {
-  CELL_TYPES, GATES, createRecurrentCache, recurrentForward, recurrentForwardTokens, recurrentBackward,
-  recurrentBackwardTokens, recordHiddenGrads, setRecurrentMask, tokenTable, tokenTableBackward, type CellType, type RecurrentCache, type RecurrentParams,
-} from '../nn/recurrent.js';
+  INITIAL_STATES, RecurrentStack, stackParamSpecs, unitViews, type InitialState, type StackConfig, type StackNames, type StackWorkspace,
+} from '../nn/stack.js';
 
-export type InitialState = 'zero' | 'learned' | 'noisy';
-export const INITIAL_STATES: readonly InitialState[] = ['zero', 'learned', 'noisy'];
+export { INITIAL_STATES, type InitialState };
 
 export interface CharLMConfig {
   cell: CellType;         // recurrent cell: 'lstm' (default), 'gru', 'rnn_tanh', 'rnn_relu'
@@ -76,37 +75,27 @@ export function normalizeConfig(c: Partial<CharLMConfig> & { vocab_size: number 
   return cfg;
 }
 
+const NAMES: StackNames = { rnn: 'rnn.', init: 'init.' };
+
+/** The recurrent stack of a CharLM config. */
+export function charLMStackConfig(c: CharLMConfig): StackConfig {
+  return {
+    cell: c.cell, inputSize: c.embedding_size, hiddenSize: c.hidden_size, numLayers: c.num_layers, bidirectional: false,
+    dropout: c.dropout, recurrentDropout: c.recurrent_dropout, layerNorm: c.layer_norm,
+    initialState: c.initial_state, initialNoise: c.initial_noise, sumOutputs: c.sum_outputs,
+  };
+}
+
 /**
  * The state_dict of the reference CharLM, in its order, then rnnkit's own tensors:
  * layer-norm gains and biases per layer, and the learned initial state.
  */
 export function charLMParamSpecs(c: CharLMConfig): ParamSpec[] {
-  const G = GATES[c.cell] * c.hidden_size, H = c.hidden_size, L = c.num_layers, lstm = c.cell === 'lstm';
-  const specs: ParamSpec[] = [{ name: 'embedding.weight', shape: [c.vocab_size, c.embedding_size] }];
-  for (let l = 0; l < L; l++) {
-    const D = l === 0 ? c.embedding_size : H;
-    specs.push(
-      { name: `rnn.weight_ih_l${l}`, shape: [G, D] },
-      { name: `rnn.weight_hh_l${l}`, shape: [G, H] },
-      { name: `rnn.bias_ih_l${l}`, shape: [G] },
-      { name: `rnn.bias_hh_l${l}`, shape: [G] },
-    );
-  }
-  specs.push({ name: 'head.weight', shape: [c.vocab_size, H] }, { name: 'head.bias', shape: [c.vocab_size] });
-  if (c.layer_norm) {
-    for (let l = 0; l < L; l++) {
-      specs.push(
-        { name: `rnn.ln_ih_weight_l${l}`, shape: [G] }, { name: `rnn.ln_ih_bias_l${l}`, shape: [G] },
-        { name: `rnn.ln_hh_weight_l${l}`, shape: [G] }, { name: `rnn.ln_hh_bias_l${l}`, shape: [G] },
-      );
-      if (lstm) specs.push({ name: `rnn.ln_c_weight_l${l}`, shape: [H] }, { name: `rnn.ln_c_bias_l${l}`, shape: [H] });
-    }
-  }
-  if (c.initial_state === 'learned') {
-    specs.push({ name: 'init.h0', shape: [L, H] });
-    if (lstm) specs.push({ name: 'init.c0', shape: [L, H] });
-  }
-  return specs;
+  const { core, extra } = stackParamSpecs(charLMStackConfig(c), NAMES);
+  return [
+    { name: 'embedding.weight', shape: [c.vocab_size, c.embedding_size] }, ...core,
+    { name: 'head.weight', shape: [c.vocab_size, c.hidden_size] }, { name: 'head.bias', shape: [c.vocab_size] }, ...extra,
+  ];
 }
 
 /** Hidden state of all layers for B streams: h (L, B, H) and, for LSTM, c (L, B, H). */
@@ -121,23 +110,14 @@ export interface RecurrentState {
 /** Activation memory for one (T, B) shape, allocated once and reused every step. */
 interface Workspace {
   T: number; B: number;
+  lay: StepLayout;
+  s: StackWorkspace;   // the recurrent stack's
   ids: Int32Array;     // (T*B) inputs of the last forward
   targets: Int32Array; // (T*B), -1 = not predicted
-  useTable: boolean;   // N >= V: layer 0 projects every token once and looks rows up
-  table: Arr;          // (V, G*H) layer 0's input projection of every token's embedding
-  dtable: Arr;         // (V, G*H)
-  x0: Arr;             // (N, E) embeddings, when projecting positions directly (N < V)
-  dx0: Arr;            // (N, E)
-  layers: RecurrentCache[];
-  drop: Arr[];         // per layer below the top: dropped outputs (T*B, H) that feed the next layer
-  masks: Arr[];        // dropout masks (T*B, H)
-  dys: Arr[];          // per layer: dL/d(output) (T*B, H)
-  sum: Arr;            // sum_outputs: (T*B, H) Σ_l h^l_t, the head's input
-  dsum: Arr;           // (T*B, H)
+  dout: Arr;           // (T*B, H) dL/d(stack output)
   logits: Arr;         // (T*B, V)
   probs: Arr;          // (T*B, V)
   dlogits: Arr;        // (T*B, V)
-  dropped: boolean;    // whether the last forward used dropout
   fresh: boolean;      // the last forward started from the initial state
   count: number;       // predicted positions of the last forward
   reg?: { w: Arr; u: Arr; gu: Arr; e: Arr[] }; // Pascanu regularizer scratch, (T*B, H) each
@@ -162,12 +142,12 @@ export interface ForwardOptions {
 }
 
 export class CharLM {
+  readonly kind = 'charlm';
   readonly config: CharLMConfig;
   readonly dtype: DType;
   readonly params: ParamSet;
   readonly grads: ParamSet;
-  private layerParams: RecurrentParams[] = [];
-  private layerGrads: RecurrentParams[] = [];
+  readonly stack: RecurrentStack;
   private workspaces = new Map<string, Workspace>();
   private last: Workspace | null = null;
   private recording = false;
@@ -178,10 +158,7 @@ export class CharLM {
     this.dtype = dtype;
     this.params = new ParamSet(charLMParamSpecs(this.config), dtype);
     this.grads = this.params.like();
-    for (let l = 0; l < this.config.num_layers; l++) {
-      this.layerParams.push(layerViews(this.params, l, this.config));
-      this.layerGrads.push(layerViews(this.grads, l, this.config));
-    }
+    this.stack = new RecurrentStack(charLMStackConfig(this.config), this.params, this.grads, NAMES, dtype);
   }
 
   /**
@@ -191,7 +168,7 @@ export class CharLM {
    * Layer-norm gains start at 1 and biases at 0; a learned initial state at 0.
    */
   init(rng: Rng): this {
-    const { hidden_size: H, num_layers: L, cell, forget_bias } = this.config, k = 1 / Math.sqrt(H);
+    const k = 1 / Math.sqrt(this.config.hidden_size);
     for (const v of this.params.views) {
       const d = v.data;
       if (v.name === 'embedding.weight') for (let i = 0; i < d.length; i++) d[i] = rng.normal();
@@ -199,12 +176,7 @@ export class CharLM {
       else if (v.name.startsWith('init.')) d.fill(0);
       else for (let i = 0; i < d.length; i++) d[i] = (2 * rng.uniform() - 1) * k;
     }
-    if (cell === 'lstm' && forget_bias !== null) {
-      for (let l = 0; l < L; l++) {
-        this.layerParams[l]!.bih.fill(forget_bias, H, 2 * H);
-        this.layerParams[l]!.bhh.fill(0, H, 2 * H);
-      }
-    }
+    this.stack.setForgetBias(this.config.forget_bias);
     return this;
   }
 
@@ -220,20 +192,7 @@ export class CharLM {
    * with an rng (training), zeros plus N(0, initial_noise²) noise.
    */
   resetState(state: RecurrentState, rng?: Rng): RecurrentState {
-    const { num_layers: L, hidden_size: H, initial_state: mode, initial_noise: sd } = this.config, B = state.B;
-    state.h.fill(0); state.c.fill(0);
-    if (mode === 'learned') {
-      const h0 = this.params.get('init.h0'), c0 = state.c.length ? this.params.get('init.c0') : null;
-      for (let l = 0; l < L; l++) {
-        for (let b = 0; b < B; b++) {
-          state.h.set(h0.subarray(l * H, (l + 1) * H), (l * B + b) * H);
-          if (c0) state.c.set(c0.subarray(l * H, (l + 1) * H), (l * B + b) * H);
-        }
-      }
-    } else if (mode === 'noisy' && rng && sd > 0) {
-      for (let i = 0; i < state.h.length; i++) state.h[i] = sd * rng.normal();
-      for (let i = 0; i < state.c.length; i++) state.c[i] = sd * rng.normal();
-    }
+    this.stack.initialState(state.h, state.c, state.B, rng);
     state.fresh = true;
     return state;
   }
@@ -245,8 +204,7 @@ export class CharLM {
    * without targets only logits are computed (see logits()).
    */
   forward(ids: Int32Array, targets: Int32Array | null, T: number, B: number, state: RecurrentState, opts: ForwardOptions = {}): { loss: number; count: number } {
-    const { vocab_size: V, hidden_size: H, num_layers: L, cell, dropout, recurrent_dropout: rdrop } = this.config;
-    const be = getBackend(), N = T * B, BH = B * H;
+    const V = this.config.vocab_size, N = T * B;
     if (state.B !== B) throw new Error(`forward: state has ${state.B} streams, batch is ${B}`);
     if (ids.length < N) throw new Error(`forward: ids has ${ids.length} entries, need T*B = ${N}`);
     const ws = this.workspace(T, B);
@@ -257,31 +215,20 @@ export class CharLM {
     }
     const feedback = opts.feedback ?? 0;
     if (!(feedback >= 0 && feedback <= 1)) throw new Error(`forward: feedback must be in [0, 1], got ${feedback}`);
-    const useDropout = !!opts.train && dropout > 0 && L > 1, useRdrop = !!opts.train && rdrop > 0;
-    if ((useDropout || useRdrop || feedback > 0) && !opts.rng) throw new Error('forward: dropout and feedback need an rng');
-    ws.dropped = useDropout;
+    if (feedback > 0 && !opts.rng) throw new Error('forward: dropout and feedback need an rng');
     ws.fresh = !!state.fresh;
-    for (const c of ws.layers) {
-      const mask = setRecurrentMask(c, useRdrop, this.dtype);
-      if (useRdrop) for (let k = 0; k < BH; k++) mask[k] = opts.rng!.uniform() < rdrop ? 0 : 1 / (1 - rdrop);
-    }
-    // layer 0 sees embeddings: with at least as many positions as tokens, projecting
-    // every token once into a (V, G*H) table and looking rows up is the cheaper way
-    if (ws.useTable) tokenTable(ws.table, this.params.get('embedding.weight'), V, ws.layers[0]!, this.layerParams[0]!);
+    const input = { kind: 'tokens' as const, ids: ws.ids, emb: this.params.get('embedding.weight'), demb: this.grads.get('embedding.weight'), V };
+    this.stack.begin(ws.s, ws.lay, input, state.h, state.c, { train: opts.train, rng: opts.rng });
     ws.fed = 0;
-    if (feedback === 0) this.forwardSteps(ws, state, 0, T, useDropout, opts.rng);
+    if (feedback === 0) this.forwardSteps(ws, 0, T);
     else {
       // each step's input may be the previous step's prediction, so steps run one at a time
       for (let t = 0; t < T; t++) {
         if (t > 0) ws.fed += this.feedBack(ws, t, feedback, opts.rng!);
-        this.forwardSteps(ws, state, t, t + 1, useDropout, opts.rng);
+        this.forwardSteps(ws, t, t + 1);
       }
     }
-    for (let l = 0; l < L; l++) {
-      const c = ws.layers[l]!, so = l * BH;
-      state.h.set(c.hs.subarray(T * BH, (T + 1) * BH), so);
-      if (cell === 'lstm') state.c.set(c.cs.subarray(T * BH, (T + 1) * BH), so);
-    }
+    this.stack.finalState(ws.s, state.h, state.c);
     state.fresh = false;
     this.last = ws;
     if (!targets) { ws.count = 0; ws.targets.fill(-1); return { loss: 0, count: 0 }; }
@@ -293,35 +240,16 @@ export class CharLM {
       if (t >= 0) count++;
     }
     ws.count = count;
-    const loss = be.softmaxXent(ws.probs, ws.logits, ws.targets, N, V);
+    const loss = getBackend().softmaxXent(ws.probs, ws.logits, ws.targets, N, V);
     return { loss, count };
   }
 
-  /** Steps [t0, t1) of every layer and the head; layer l starts from state at t0 = 0. */
-  private forwardSteps(ws: Workspace, state: RecurrentState, t0: number, t1: number, useDropout: boolean, rng: Rng | undefined): void {
-    const { vocab_size: V, embedding_size: E, hidden_size: H, num_layers: L, dropout, sum_outputs } = this.config;
-    const B = ws.B, BH = B * H, r0 = t0 * B, n = (t1 - t0) * B;
-    if (!ws.useTable) getBackend().gatherRows(ws.x0, r0 * E, this.params.get('embedding.weight'), ws.ids.subarray(r0, r0 + n), n, E);
-    let x: Arr = ws.x0, xOff = 0;
-    for (let l = 0; l < L; l++) {
-      const c = ws.layers[l]!, p = this.layerParams[l]!, so = l * BH;
-      if (l === 0 && ws.useTable) recurrentForwardTokens(c, p, ws.table, ws.ids, state.h, so, state.c, so, t0, t1);
-      else recurrentForward(c, p, x, xOff, state.h, so, state.c, so, t0, t1);
-      x = c.hs; xOff = BH; // outputs h_1..h_T
-      if (useDropout && l < L - 1) {
-        dropoutForward(ws.drop[l]!, ws.masks[l]!, x, xOff + r0 * H, n * H, dropout, rng!, r0 * H);
-        x = ws.drop[l]!; xOff = 0;
-      }
-    }
-    if (sum_outputs) {
-      ws.sum.set(ws.layers[0]!.hs.subarray(BH + r0 * H, BH + (r0 + n) * H), r0 * H);
-      for (let l = 1; l < L; l++) {
-        const hs = ws.layers[l]!.hs;
-        for (let k = r0 * H; k < (r0 + n) * H; k++) ws.sum[k] += hs[BH + k]!;
-      }
-      x = ws.sum; xOff = 0;
-    } else x = ws.layers[L - 1]!.hs, xOff = BH;
-    linearForward(ws.logits, x, xOff + r0 * H, this.params.get('head.weight'), this.params.get('head.bias'), n, H, V, r0 * V);
+  /** Steps [t0, t1) of the stack and the head. */
+  private forwardSteps(ws: Workspace, t0: number, t1: number): void {
+    const { vocab_size: V, hidden_size: H } = this.config, B = ws.B, r0 = t0 * B, n = (t1 - t0) * B;
+    this.stack.steps(ws.s, t0, t1);
+    const { a, off } = this.stack.output(ws.s);
+    linearForward(ws.logits, a, off + r0 * H, this.params.get('head.weight'), this.params.get('head.bias'), n, H, V, r0 * V);
   }
 
   /** Replaces the inputs of step t with draws from step t-1's prediction, each with probability p. */
@@ -356,11 +284,7 @@ export class CharLM {
     const ws = this.last;
     if (!ws) throw new Error('stateAt: call forward first');
     if (!(Number.isInteger(k) && k >= 0 && k <= ws.T) || into.B !== ws.B) throw new Error(`stateAt: step ${k} of a ${ws.T}-step forward with ${ws.B} streams`);
-    const BH = ws.B * this.config.hidden_size;
-    ws.layers.forEach((c, l) => {
-      into.h.set(c.hs.subarray(k * BH, (k + 1) * BH), l * BH);
-      if (into.c.length) into.c.set(c.cs.subarray(k * BH, (k + 1) * BH), l * BH);
-    });
+    this.stack.stateAt(ws.s, k, into.h, into.c);
     into.fresh = k === 0 && ws.fresh;
   }
 
@@ -378,91 +302,45 @@ export class CharLM {
   backward(opts: BackwardOptions = {}): { regularizer: number } {
     const ws = this.last;
     if (!ws || ws.count === 0) throw new Error('backward: call forward with targets first');
-    const { vocab_size: V, hidden_size: H, num_layers: L, sum_outputs } = this.config;
-    const { T, B } = ws, N = T * B, BH = B * H, lambda = opts.pascanu ?? 0;
+    const { vocab_size: V, hidden_size: H, num_layers: L } = this.config;
+    const { T, B } = ws, N = T * B, lambda = opts.pascanu ?? 0;
     if (lambda > 0) this.checkPascanu(ws);
-    for (const c of ws.layers) recordHiddenGrads(c, this.recording || lambda > 0, this.dtype);
+    this.stack.recording = this.recording || lambda > 0;
     getBackend().softmaxXentBackward(ws.dlogits, ws.probs, ws.targets, N, V, 1 / ws.count);
-    if (sum_outputs) {
-      // every layer's output feeds the head directly
-      linearBackward(ws.dsum, this.grads.get('head.weight'), this.grads.get('head.bias'), ws.dlogits,
-        ws.sum, 0, this.params.get('head.weight'), N, H, V);
-      ws.dys[L - 1]!.set(ws.dsum);
-    } else {
-      linearBackward(ws.dys[L - 1]!, this.grads.get('head.weight'), this.grads.get('head.bias'), ws.dlogits,
-        ws.layers[L - 1]!.hs, BH, this.params.get('head.weight'), N, H, V);
-    }
-    this.backwardLayers(ws, sum_outputs ? () => ws.dsum : null);
+    const { a, off } = this.stack.output(ws.s);
+    linearBackward(ws.dout, this.grads.get('head.weight'), this.grads.get('head.bias'), ws.dlogits, a, off, this.params.get('head.weight'), N, H, V);
+    this.stack.backward(ws.s, ws.dout);
+    if (ws.fresh) this.stack.learnedStateBackward(ws.s);
     if (lambda === 0) return { regularizer: 0 };
     // Pascanu's Ω, with every v_t = dE/dh_t of the sweep above held constant: its direct
     // dW_hh here, and its dependence on h_t backpropagated by a second sweep
     const reg = this.pascanuBuffers(ws);
     let omega = 0;
     for (let l = 0; l < L; l++) {
-      const c = ws.layers[l]!, relu = this.config.cell === 'rnn_relu', whh = this.layerParams[l]!.whh;
+      const c = ws.s.units[l]!, relu = this.config.cell === 'rnn_relu', whh = this.stack.params[l]!.whh;
       omega += pascanuForward(relu, T, B, H, c.hs, c.dhs, whh, reg.w, reg.u) / N;
-      pascanuBackward(relu, T, B, H, c.hs, c.dhs, whh, reg.w, reg.u, reg.gu, lambda / N, this.layerGrads[l]!.whh, reg.e[l]!);
+      pascanuBackward(relu, T, B, H, c.hs, c.dhs, whh, reg.w, reg.u, reg.gu, lambda / N, this.stack.grads[l]!.whh, reg.e[l]!);
     }
     // the second sweep must not overwrite the recorded v_t
-    for (const c of ws.layers) recordHiddenGrads(c, false, this.dtype);
-    ws.dys[L - 1]!.set(reg.e[L - 1]!);
-    this.backwardLayers(ws, (l) => reg.e[l]!);
-    for (const c of ws.layers) recordHiddenGrads(c, this.recording, this.dtype);
+    this.stack.recording = false;
+    this.stack.backward(ws.s, reg.e[L - 1]!, { extra: (l) => reg.e[l]! });
+    if (ws.fresh) this.stack.learnedStateBackward(ws.s);
+    this.stack.recording = this.recording;
     return { regularizer: omega };
-  }
-
-  /**
-   * Backpropagates ws.dys[L-1] (dL/d top outputs) down the stack into this.grads. extra(l),
-   * when given, is added to dL/d(layer l's outputs) on the way (sum_outputs, Ω).
-   */
-  private backwardLayers(ws: Workspace, extra: ((l: number) => Arr) | null): void {
-    const { vocab_size: V, hidden_size: H, num_layers: L } = this.config, N = ws.T * ws.B;
-    for (let l = L - 1; l >= 0; l--) {
-      const c = ws.layers[l]!, p = this.layerParams[l]!, dp = this.layerGrads[l]!;
-      c.dh.fill(0); c.dc.fill(0);
-      if (l === 0 && ws.useTable) {
-        recurrentBackwardTokens(dp, ws.dtable, ws.ids, ws.dys[0]!, 0, c, p);
-        tokenTableBackward(dp, this.grads.get('embedding.weight'), ws.dtable, this.params.get('embedding.weight'), V, c, p);
-      } else if (l === 0) {
-        recurrentBackward(dp, ws.dx0, 0, ws.dys[0]!, 0, c, p);
-        embeddingBackward(this.grads.get('embedding.weight'), ws.dx0, ws.ids, N, this.config.embedding_size);
-      } else {
-        const dx = ws.dys[l - 1]!;
-        recurrentBackward(dp, dx, 0, ws.dys[l]!, 0, c, p);
-        if (ws.dropped) dropoutBackward(dx, dx, ws.masks[l - 1]!, N * H);
-        if (extra) { const e = extra(l - 1); for (let k = 0; k < N * H; k++) dx[k] += e[k]!; }
-      }
-    }
-    if (ws.fresh && this.config.initial_state === 'learned') this.initialStateBackward(ws);
   }
 
   private checkPascanu(ws: Workspace): void {
     const { cell, layer_norm } = this.config;
     if ((cell !== 'rnn_tanh' && cell !== 'rnn_relu') || layer_norm) throw new UserError(`the Pascanu regularizer is defined for vanilla RNNs (rnn_tanh, rnn_relu without layer norm), not ${layer_norm ? 'layer-normalised ' : ''}${cell}`);
-    if (ws.layers.some((c) => c.masked)) throw new UserError('the Pascanu regularizer cannot be combined with recurrent dropout');
+    if (ws.s.units.some((c) => c.masked)) throw new UserError('the Pascanu regularizer cannot be combined with recurrent dropout');
   }
 
   private pascanuBuffers(ws: Workspace): NonNullable<Workspace['reg']> {
     if (!ws.reg) {
       const F = (n: number) => allocArray(n, this.dtype), NH = ws.T * ws.B * this.config.hidden_size;
-      ws.reg = { w: F(NH), u: F(NH), gu: F(NH), e: ws.layers.map(() => F(NH)) };
+      ws.reg = { w: F(NH), u: F(NH), gu: F(NH), e: ws.s.units.map(() => F(NH)) };
     }
     return ws.reg;
-  }
-
-  /** d init.h0[l] = Σ over streams of dL/dh0 (likewise c0): every stream started from it. */
-  private initialStateBackward(ws: Workspace): void {
-    const { hidden_size: H, num_layers: L } = this.config, B = ws.B;
-    const dh0 = this.grads.get('init.h0'), dc0 = this.config.cell === 'lstm' ? this.grads.get('init.c0') : null;
-    for (let l = 0; l < L; l++) {
-      const c = ws.layers[l]!;
-      for (let b = 0; b < B; b++) {
-        for (let j = 0; j < H; j++) {
-          dh0[l * H + j] += c.dh[b * H + j]!;
-          if (dc0) dc0[l * H + j] += c.dc[b * H + j]!;
-        }
-      }
-    }
   }
 
   /**
@@ -475,22 +353,21 @@ export class CharLM {
 
   /** After backward() with recording on: layer l's dL/dh_t, (T*B, H), row block t. */
   hiddenGrads(l: number): Arr {
-    const c = this.last?.layers[l];
+    const c = this.last?.s.units[l];
     if (!c || !c.recording) throw new Error('hiddenGrads: call recordHiddenGrads(true), forward and backward first');
     return c.dhs;
   }
 
   /** Layer l's hidden states of the last forward, ((T+1)*B, H): block 0 is h0, block t+1 is h_t. */
   hiddenStates(l: number): Arr {
-    const c = this.last?.layers[l];
+    const c = this.last?.s.units[l];
     if (!c) throw new Error('hiddenStates: call forward first');
     return c.hs;
   }
 
   /** dL/dh0 and dL/dc0 of layer l after backward(), each (B, H). */
   initialStateGrad(l: number): { h: Arr; c: Arr } {
-    const c = this.last!.layers[l]!;
-    return { h: c.dh, c: c.dc };
+    return this.stack.initialGrad(this.last!.s, l);
   }
 
   zeroGrad(): void {
@@ -501,18 +378,11 @@ export class CharLM {
     const key = `${T}x${B}`;
     let ws = this.workspaces.get(key);
     if (ws) return ws;
-    const { vocab_size: V, embedding_size: E, hidden_size: H, num_layers: L, cell } = this.config;
-    const F = (n: number) => allocArray(n, this.dtype), N = T * B, useTable = N >= V;
-    const layers: RecurrentCache[] = [];
-    for (let l = 0; l < L; l++) layers.push(createRecurrentCache(cell, T, B, l === 0 ? E : H, H, this.dtype, this.config.layer_norm));
-    const perLayer = (n: number) => Array.from({ length: n }, () => F(N * H));
+    const { vocab_size: V, hidden_size: H } = this.config;
+    const F = (n: number) => allocArray(n, this.dtype), N = T * B;
     ws = {
-      T, B, ids: new Int32Array(N), targets: new Int32Array(N), layers, useTable,
-      table: F(useTable ? V * GATES[cell] * H : 0), dtable: F(useTable ? V * GATES[cell] * H : 0),
-      x0: F(useTable ? 0 : N * E), dx0: F(useTable ? 0 : N * E),
-      drop: this.config.dropout > 0 ? perLayer(L - 1) : [], masks: this.config.dropout > 0 ? perLayer(L - 1) : [],
-      dys: perLayer(L), sum: F(this.config.sum_outputs ? N * H : 0), dsum: F(this.config.sum_outputs ? N * H : 0),
-      logits: F(N * V), probs: F(N * V), dlogits: F(N * V), dropped: false, fresh: false, count: 0, fed: 0,
+      T, B, lay: uniformLayout(T, B), s: this.stack.workspace(T, B, V), ids: new Int32Array(N), targets: new Int32Array(N),
+      dout: F(N * H), logits: F(N * V), probs: F(N * V), dlogits: F(N * V), fresh: false, count: 0, fed: 0,
     };
     // a few shapes are in use at a time (train chunk, eval chunk, sampling step)
     if (this.workspaces.size >= 4) this.workspaces.delete(this.workspaces.keys().next().value!);
@@ -523,16 +393,5 @@ export class CharLM {
 
 /** Layer l's tensors in ps (params or grads) as the recurrent layer functions take them. */
 export function layerViews(ps: ParamSet, l: number, c: CharLMConfig): RecurrentParams {
-  const p: RecurrentParams = {
-    wih: ps.get(`rnn.weight_ih_l${l}`), whh: ps.get(`rnn.weight_hh_l${l}`),
-    bih: ps.get(`rnn.bias_ih_l${l}`), bhh: ps.get(`rnn.bias_hh_l${l}`),
-  };
-  if (c.layer_norm) {
-    p.ln = {
-      ihWeight: ps.get(`rnn.ln_ih_weight_l${l}`), ihBias: ps.get(`rnn.ln_ih_bias_l${l}`),
-      hhWeight: ps.get(`rnn.ln_hh_weight_l${l}`), hhBias: ps.get(`rnn.ln_hh_bias_l${l}`),
-    };
-    if (c.cell === 'lstm') { p.ln.cWeight = ps.get(`rnn.ln_c_weight_l${l}`); p.ln.cBias = ps.get(`rnn.ln_c_bias_l${l}`); }
-  }
-  return p;
+  return unitViews(ps, charLMStackConfig(c), NAMES, l, 0);
 }

@@ -6,26 +6,30 @@
 // The recurrent part gh = W_hh h + b_hh is kept per step because r multiplies its n third.
 import { getBackend } from '../backend/registry.js';
 import type { Arr } from '../core/params.js';
-import { addOutputGrad, maskState, recurrentGradIn, recurrentInput, type RecurrentCache, type RecurrentParams } from './recurrent.js';
+import {
+  addOutputGrad, maskState, prevRow, recurrentGradIn, recurrentInput, stateRow, type RecurrentCache, type RecurrentParams,
+} from './recurrent.js';
 
-/** Steps [t0, t1). c.g holds W_ih x_t + b_ih; c.hs block t0 holds the state. */
+/** Steps [t0, t1). c.g holds W_ih x_t + b_ih; the state rows before t0 hold the state. */
 export function gruForward(c: RecurrentCache, p: RecurrentParams, t0: number, t1: number): void {
-  const be = getBackend(), { B, H } = c, BH = B * H, G = 3 * H, hin = recurrentInput(c);
-  be.fillRows(c.gh, t0 * B * G, p.bhh, (t1 - t0) * B, G);
+  const be = getBackend(), H = c.H, G = 3 * H, hin = recurrentInput(c), { sizes, offsets } = c.lay;
+  be.fillRows(c.gh, offsets[t0]! * G, p.bhh, offsets[t1]! - offsets[t0]!, G);
   for (let t = t0; t < t1; t++) {
-    be.gemm(false, true, B, G, H, 1, hin, t * BH, H, p.whh, 0, H, 1, c.gh, t * B * G, G);
-    be.gruStepForward(c.g, t * B * G, c.gh, t * B * G, c.hs, (t + 1) * BH, c.hs, t * BH, B, H);
-    maskState(c, t + 1);
+    const b = sizes[t]!, r = offsets[t]!, prev = prevRow(c, t) * H, cur = stateRow(c, t);
+    be.gemm(false, true, b, G, H, 1, hin, prev, H, p.whh, 0, H, 1, c.gh, r * G, G);
+    be.gruStepForward(c.g, r * G, c.gh, r * G, c.hs, cur * H, c.hs, prev, b, H);
+    maskState(c, cur, b);
   }
 }
 
 /** Fills c.dg (input side) and c.dgh (recurrent side) for every t. */
 export function gruBackward(dy: Arr, dyOff: number, c: RecurrentCache, p: RecurrentParams): void {
-  const be = getBackend(), { T, B, H } = c, BH = B * H, G = 3 * H;
-  for (let t = T - 1; t >= 0; t--) {
+  const be = getBackend(), H = c.H, G = 3 * H, { sizes, offsets } = c.lay;
+  for (let t = c.T - 1; t >= 0; t--) {
+    const b = sizes[t]!, r = offsets[t]!;
     addOutputGrad(c, dy, dyOff, t);
     // leaves z ⊙ dh in c.dh; the path through W_hh is added next
-    be.gruStepBackward(c.dg, t * B * G, c.dgh, t * B * G, c.dh, c.g, t * B * G, c.gh, t * B * G, c.hs, t * BH, B, H);
-    recurrentGradIn(c, p.whh, c.dgh, t * B * G, G, true);
+    be.gruStepBackward(c.dg, r * G, c.dgh, r * G, c.dh, c.g, r * G, c.gh, r * G, c.hs, prevRow(c, t) * H, b, H);
+    recurrentGradIn(c, p.whh, c.dgh, r * G, G, true, b);
   }
 }

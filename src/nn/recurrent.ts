@@ -1,6 +1,8 @@
 // Shared plumbing of the recurrent layers (rnn.ts, lstm.ts, gru.ts).
-// T = time, B = batch, D = input size, H = hidden size, G = gates (1, 4 or 3).
-// Activations are time-major: row t*B + b of a (T*B, ·) buffer is step t of stream b.
+// T = time, B = batch, D = input size, H = hidden size, G = gates (1, 4 or 3), N = rows.
+// Activations are time-major and packed (layout.ts): step t of sequence b is row
+// offsets[t] + b of an (N, ·) buffer, and step t runs on its first sizes[t] sequences.
+// With equal lengths that is row t*B + b of a (T*B, ·) buffer.
 //
 // Only the recurrent product h_{t-1} W_hh^T runs per step. The input projection of
 // the whole sequence is one GEMM before the loop (or, for token inputs, a row lookup
@@ -9,7 +11,9 @@
 // over the whole range (or the V table rows) with its projection.
 
 import type { Arr, DType } from '../core/params.js';
-import { allocArray, getBackend } from '../backend/registry.js';
+import { allocArray } from '../core/alloc.js';
+import { getBackend } from '../backend/registry.js';
+import { uniformLayout, type StepLayout } from './layout.js';
 import { lstmForward, lstmBackward } from './lstm.js';
 import { gruForward, gruBackward } from './gru.js';
 import { rnnForward, rnnBackward } from './rnn.js';
@@ -36,28 +40,35 @@ export interface LayerNormParams {
   cWeight?: Arr; cBias?: Arr; // (H) LSTM: LN of c before its tanh
 }
 
-/** Everything forward keeps for backward, sized once per (T, B). */
+/**
+ * Everything forward keeps for backward, allocated once for up to capN rows and capB
+ * sequences and reused for any layout that fits (setLayout). The state rows of hs,
+ * cs and hd: rows [0, B) hold the initial state, row B + r the state after row r.
+ */
 export interface RecurrentCache {
   cell: CellType;
-  T: number; B: number; D: number; H: number;
-  x: Arr; xOff: number; // input (T*B, D), owned by the caller; set by forward
-  hs: Arr;  // ((T+1)*B, H): row block 0 is h0, block t+1 is h_t
-  g: Arr;   // (T*B, G*H) input projection, then gate activations (lstm, gru) or pre-activations (rnn)
-  cs: Arr;  // lstm: ((T+1)*B, H) cell states, block 0 is c0; else empty
-  tc: Arr;  // lstm: (T*B, H) tanh(c_t) (with layer norm tanh(LN(c_t))); else empty
-  gh: Arr;  // gru: (T*B, 3H) W_hh h_{t-1} + b_hh, needed because r gates its n part
-  dg: Arr;  // (T*B, G*H) gradient w.r.t. the input-side pre-activations (layer norm: w.r.t. W_ih x_t once recurrentBackward is done)
-  dgh: Arr; // gru: (T*B, 3H) gradient w.r.t. gh; else empty
+  D: number; H: number;
+  capN: number; capB: number;
+  lay: StepLayout; T: number; B: number; N: number; // the current layout and its sizes
+  x: Arr; xOff: number; // input (N, D), owned by the caller; set by forward
+  hs: Arr;  // (B+N, H): h0, then h_t of every row
+  g: Arr;   // (N, G*H) input projection, then gate activations (lstm, gru) or pre-activations (rnn)
+  cs: Arr;  // lstm: (B+N, H) c0, then the cell states; else empty
+  tc: Arr;  // lstm: (N, H) tanh(c_t) (with layer norm tanh(LN(c_t))); else empty
+  gh: Arr;  // gru: (N, 3H) W_hh h_{t-1} + b_hh, needed because r gates its n part
+  dg: Arr;  // (N, G*H) gradient w.r.t. the input-side pre-activations (layer norm: w.r.t. W_ih x_t once recurrentBackward is done)
+  dgh: Arr; // gru: (N, 3H) gradient w.r.t. gh; else empty
   dh: Arr;  // (B, H) running dL/dh; dL/dh0 after backward
   dc: Arr;  // (B, H) running dL/dc (lstm); dL/dc0 after backward
+  hp: Arr;  // (N, H) h_{t-1} (or h̃) at every row, for dW_hh of packed layouts (allocated on first use)
   bias: Arr; // (G*H) scratch for the bias of the input projection
   // variational recurrent dropout (Gal & Ghahramani 2016): one mask for every step
   masked: boolean; // the mask is on for the current forward/backward
   mask: Arr;   // (B, H) 0 or 1/(1-p); allocated the first time it is turned on
-  hd: Arr;     // ((T+1)*B, H) h_t ⊙ mask, what W_hh sees when the mask is on
+  hd: Arr;     // (B+N, H) h_t ⊙ mask, what W_hh sees when the mask is on
   tmp: Arr;    // (B, H) scratch for the masked recurrent gradient
-  recording: boolean; // backward stores dL/dh_t (total, all paths) at row block t of dhs
-  dhs: Arr;    // (T*B, H), allocated the first time recording is turned on
+  recording: boolean; // backward stores dL/dh_t (total, all paths) at the row of step t in dhs
+  dhs: Arr;    // (N, H), allocated the first time recording is turned on
   ln: LayerNormCache | null; // layer-normalised cell, else null
 }
 
@@ -66,23 +77,27 @@ export interface RecurrentCache {
  * vector before its gain, rstd = 1/sqrt(var + eps) per row (layer-norm.ts).
  */
 export interface LayerNormCache {
-  xhat: Arr;    // (T*B, G*H) x̂ of W_ih x_t (direct input path, allocated on first use)
-  xRstd: Arr;   // (T*B)
+  xhat: Arr;    // (N, G*H) x̂ of W_ih x_t (direct input path, allocated on first use)
+  xRstd: Arr;   // (N)
   tabHat: Arr;  // (V, G*H) token path: x̂ of the rows of emb W_ih^T (allocated by tokenTable)
   tabRstd: Arr; // (V)
-  hhat: Arr;    // (T*B, G*H) x̂ of W_hh h̃_{t-1}, h̃ = recurrentInput(c)
-  hRstd: Arr;   // (T*B)
-  dhh: Arr;     // (T*B, G*H) dL/d(W_hh h̃_{t-1}), for dW_hh after the sweep
-  chat: Arr;    // lstm: (T*B, H) x̂ of c_t
-  cRstd: Arr;   // lstm: (T*B)
+  hhat: Arr;    // (N, G*H) x̂ of W_hh h̃_{t-1}, h̃ = recurrentInput(c)
+  hRstd: Arr;   // (N)
+  dhh: Arr;     // (N, G*H) dL/d(W_hh h̃_{t-1}), for dW_hh after the sweep
+  chat: Arr;    // lstm: (N, H) x̂ of c_t
+  cRstd: Arr;   // lstm: (N)
   dcn: Arr;     // lstm: (B, H) scratch, dL/d LN(c_t)
   hbias: Arr;   // gru: (G*H) β_hh + b_hh, the bias of gh
   dtype: DType;
 }
 
+/**
+ * A cache for T steps of B sequences, which also holds any packed layout of at most
+ * T*B rows and B sequences; its layout starts as the T x B one.
+ */
 export function createRecurrentCache(cell: CellType, T: number, B: number, D: number, H: number, dtype: DType, layerNorm = false): RecurrentCache {
   const F = (n: number) => allocArray(n, dtype);
-  const G = GATES[cell], lstm = cell === 'lstm', gru = cell === 'gru', N = T * B;
+  const G = GATES[cell], lstm = cell === 'lstm', gru = cell === 'gru', lay = uniformLayout(T, B), N = T * B;
   const ln: LayerNormCache | null = !layerNorm ? null : {
     xhat: F(0), xRstd: F(N), tabHat: F(0), tabRstd: F(0),
     hhat: F(N * G * H), hRstd: F(N), dhh: F(N * G * H),
@@ -90,19 +105,36 @@ export function createRecurrentCache(cell: CellType, T: number, B: number, D: nu
     hbias: F(gru ? G * H : 0), dtype,
   };
   return {
-    cell, T, B, D, H, x: F(0), xOff: 0,
-    hs: F((T + 1) * B * H),
-    g: F(T * B * G * H),
-    cs: F(lstm ? (T + 1) * B * H : 0),
-    tc: F(lstm ? T * B * H : 0),
-    gh: F(gru ? T * B * 3 * H : 0),
-    dg: F(T * B * G * H),
-    dgh: F(gru ? T * B * 3 * H : 0),
+    cell, D, H, capN: N, capB: B, lay, T: lay.T, B, N: lay.N, x: F(0), xOff: 0,
+    hs: F((N + B) * H),
+    g: F(N * G * H),
+    cs: F(lstm ? (N + B) * H : 0),
+    tc: F(lstm ? N * H : 0),
+    gh: F(gru ? N * 3 * H : 0),
+    dg: F(N * G * H),
+    dgh: F(gru ? N * 3 * H : 0),
     dh: F(B * H),
     dc: F(B * H),
+    hp: F(0),
     bias: F(G * H),
     masked: false, mask: F(0), hd: F(0), tmp: F(0), recording: false, dhs: F(0), ln,
   };
+}
+
+/** Sets the layout the next forward (and its backward) runs on. */
+export function setLayout(c: RecurrentCache, lay: StepLayout): void {
+  if (lay.N > c.capN || lay.B > c.capB) throw new Error(`recurrent cache holds ${c.capN} rows of ${c.capB} sequences, layout needs ${lay.N} of ${lay.B}`);
+  c.lay = lay; c.T = lay.T; c.B = lay.B; c.N = lay.N;
+}
+
+/** State row (of hs, cs, hd) of h_{t-1}, the state step t starts from, for sequence 0. */
+export function prevRow(c: RecurrentCache, t: number): number {
+  return t === 0 ? 0 : c.B + c.lay.offsets[t - 1]!;
+}
+
+/** State row of h_t for sequence 0. */
+export function stateRow(c: RecurrentCache, t: number): number {
+  return c.B + c.lay.offsets[t]!;
 }
 
 /**
@@ -112,9 +144,9 @@ export function createRecurrentCache(cell: CellType, T: number, B: number, D: nu
  */
 export function setRecurrentMask(c: RecurrentCache, on: boolean, dtype: DType): Arr {
   if (on && !c.mask.length) {
-    c.mask = allocArray(c.B * c.H, dtype);
-    c.hd = allocArray((c.T + 1) * c.B * c.H, dtype);
-    c.tmp = allocArray(c.B * c.H, dtype);
+    c.mask = allocArray(c.capB * c.H, dtype);
+    c.hd = allocArray((c.capN + c.capB) * c.H, dtype);
+    c.tmp = allocArray(c.capB * c.H, dtype);
   }
   c.masked = on;
   return c.mask;
@@ -122,7 +154,7 @@ export function setRecurrentMask(c: RecurrentCache, on: boolean, dtype: DType): 
 
 /** Makes backward store dL/dh_t for every step in c.dhs (diagnostics, Pascanu's regularizer). */
 export function recordHiddenGrads(c: RecurrentCache, on: boolean, dtype: DType): void {
-  if (on && !c.dhs.length) c.dhs = allocArray(c.T * c.B * c.H, dtype);
+  if (on && !c.dhs.length) c.dhs = allocArray(c.capN * c.H, dtype);
   c.recording = on;
 }
 
@@ -131,32 +163,48 @@ export function recurrentInput(c: RecurrentCache): Arr {
   return c.masked ? c.hd : c.hs;
 }
 
-/** hd block k = hs block k ⊙ mask (no-op without a mask). */
-export function maskState(c: RecurrentCache, k: number): void {
-  const m = c.mask, BH = c.B * c.H;
+/** hd rows [row, row+n) = hs rows ⊙ mask rows [0, n) (no-op without a mask). */
+export function maskState(c: RecurrentCache, row: number, n: number): void {
   if (!c.masked) return;
-  const o = k * BH;
-  for (let i = 0; i < BH; i++) c.hd[o + i] = c.hs[o + i]! * m[i]!;
+  const m = c.mask, H = c.H, o = row * H, nH = n * H;
+  for (let i = 0; i < nH; i++) c.hd[o + i] = c.hs[o + i]! * m[i]!;
 }
 
 /**
- * Backward of h_{t-1} -> W_hh: dh (+)= (dpre W_hh) ⊙ mask, dpre (B, G*H) at dOff.
- * accumulate = false overwrites dh.
+ * Backward of h_{t-1} -> W_hh for the first b sequences: dh (+)= (dpre W_hh) ⊙ mask,
+ * dpre (b, G*H) at dOff. accumulate = false overwrites dh.
  */
-export function recurrentGradIn(c: RecurrentCache, whh: Arr, dpre: Arr, dOff: number, G: number, accumulate: boolean): void {
-  const be = getBackend(), { B, H } = c, m = c.mask;
-  if (!c.masked) { be.gemm(false, false, B, H, G, 1, dpre, dOff, G, whh, 0, H, accumulate ? 1 : 0, c.dh, 0, H); return; }
-  be.gemm(false, false, B, H, G, 1, dpre, dOff, G, whh, 0, H, 0, c.tmp, 0, H);
-  const BH = B * H;
-  if (accumulate) for (let i = 0; i < BH; i++) c.dh[i] += c.tmp[i]! * m[i]!;
-  else for (let i = 0; i < BH; i++) c.dh[i] = c.tmp[i]! * m[i]!;
+export function recurrentGradIn(c: RecurrentCache, whh: Arr, dpre: Arr, dOff: number, G: number, accumulate: boolean, b: number): void {
+  const be = getBackend(), H = c.H, m = c.mask;
+  if (!c.masked) { be.gemm(false, false, b, H, G, 1, dpre, dOff, G, whh, 0, H, accumulate ? 1 : 0, c.dh, 0, H); return; }
+  be.gemm(false, false, b, H, G, 1, dpre, dOff, G, whh, 0, H, 0, c.tmp, 0, H);
+  const bH = b * H;
+  if (accumulate) for (let i = 0; i < bH; i++) c.dh[i] += c.tmp[i]! * m[i]!;
+  else for (let i = 0; i < bH; i++) c.dh[i] = c.tmp[i]! * m[i]!;
 }
 
-/** At the start of backward step t: dh += dy_t, and record dL/dh_t when asked. */
+/** At the start of backward step t: dh += dy of step t, and record dL/dh_t when asked. */
 export function addOutputGrad(c: RecurrentCache, dy: Arr, dyOff: number, t: number): void {
-  const BH = c.B * c.H, o = dyOff + t * BH;
-  for (let k = 0; k < BH; k++) c.dh[k] += dy[o + k]!;
-  if (c.recording) c.dhs.set(c.dh.subarray(0, BH), t * BH);
+  const H = c.H, r = c.lay.offsets[t]!, bH = c.lay.sizes[t]! * H, o = dyOff + r * H;
+  for (let k = 0; k < bH; k++) c.dh[k] += dy[o + k]!;
+  if (c.recording) c.dhs.set(c.dh.subarray(0, bH), r * H);
+}
+
+/**
+ * h_{t-1} (or h̃_{t-1}) of every row, as the batched dW_hh product needs them: the state
+ * rows themselves when every step has all B sequences (row r's predecessor is state
+ * row r), else gathered into c.hp.
+ */
+function previousStates(c: RecurrentCache): Arr {
+  const hin = recurrentInput(c);
+  if (c.lay.uniform) return hin;
+  const { T, sizes, offsets } = c.lay, H = c.H;
+  if (c.hp.length < c.capN * H) c.hp = allocArray(c.capN * H, c.hs instanceof Float64Array ? 'float64' : 'float32');
+  for (let t = 0; t < T; t++) {
+    const from = prevRow(c, t) * H;
+    c.hp.set(hin.subarray(from, from + sizes[t]! * H), offsets[t]! * H);
+  }
+  return c.hp;
 }
 
 /**
@@ -201,7 +249,7 @@ function runCell(c: RecurrentCache, p: RecurrentParams, h0: Arr, h0Off: number, 
   if (t0 === 0) {
     c.hs.set(h0.subarray(h0Off, h0Off + BH), 0);
     if (c.cell === 'lstm') c.cs.set(c0.subarray(c0Off, c0Off + BH), 0);
-    maskState(c, 0);
+    maskState(c, 0, c.B);
   }
   if (lnCache(c, p)) {
     if (c.cell === 'lstm') lnLstmForward(c, p, t0, t1);
@@ -213,18 +261,19 @@ function runCell(c: RecurrentCache, p: RecurrentParams, h0: Arr, h0Off: number, 
 }
 
 /**
- * Runs steps [t0, t1) (default all T) over inputs x (T*B, D) at xOff. At t0 = 0 the
- * state starts from (h0, c0) (each (B, H) at its offset; c0 is ignored unless LSTM).
- * h_t lands in c.hs block t+1, c_t in c.cs. Running 0..T in pieces gives the same
- * result as one call, so inputs can depend on earlier outputs (free running).
+ * Runs steps [t0, t1) (default all T) of the cache's layout over inputs x (N, D) at
+ * xOff. At t0 = 0 the state starts from (h0, c0) (each (B, H) at its offset; c0 is
+ * ignored unless LSTM). h_t lands in the state rows of c.hs, c_t in c.cs. Running 0..T
+ * in pieces gives the same result as one call, so inputs can depend on earlier outputs
+ * (free running).
  */
 export function recurrentForward(c: RecurrentCache, p: RecurrentParams, x: Arr, xOff: number,
   h0: Arr, h0Off: number, c0: Arr, c0Off: number, t0 = 0, t1 = c.T): void {
   c.x = x; c.xOff = xOff;
-  const ln = lnCache(c, p), r0 = t0 * c.B, r1 = t1 * c.B;
+  const ln = lnCache(c, p), r0 = c.lay.offsets[t0]!, r1 = c.lay.offsets[t1]!;
   if (!ln) project(c.g, x, xOff, r0, r1, c, p);
   else {
-    if (!ln.xhat.length) ln.xhat = allocArray(c.T * c.B * GATES[c.cell] * c.H, ln.dtype);
+    if (!ln.xhat.length) ln.xhat = allocArray(c.capN * GATES[c.cell] * c.H, ln.dtype);
     projectLN(c.g, x, xOff, r0, r1, c, p, ln.xhat, ln.xRstd);
   }
   runCell(c, p, h0, h0Off, c0, c0Off, t0, t1);
@@ -243,17 +292,18 @@ export function tokenTable(table: Arr, emb: Arr, V: number, c: RecurrentCache, p
   projectLN(table, emb, 0, 0, V, c, p, ln.tabHat, ln.tabRstd);
 }
 
-/** recurrentForward for token inputs ids (T*B), with the table from tokenTable. */
+/** recurrentForward for token inputs ids (N), with the table from tokenTable. */
 export function recurrentForwardTokens(c: RecurrentCache, p: RecurrentParams, table: Arr, ids: Int32Array,
   h0: Arr, h0Off: number, c0: Arr, c0Off: number, t0 = 0, t1 = c.T): void {
-  const GH = GATES[c.cell] * c.H, B = c.B;
-  getBackend().gatherRows(c.g, t0 * B * GH, table, ids.subarray(t0 * B, t1 * B), (t1 - t0) * B, GH);
+  const GH = GATES[c.cell] * c.H, r0 = c.lay.offsets[t0]!, r1 = c.lay.offsets[t1]!;
+  getBackend().gatherRows(c.g, r0 * GH, table, ids.subarray(r0, r1), r1 - r0, GH);
   runCell(c, p, h0, h0Off, c0, c0Off, t0, t1);
 }
 
 /**
- * Backpropagation through time. Before the call c.dh / c.dc hold dL/dh_T and dL/dc_T
- * (zero when the final state feeds nothing); dy (T*B, H) at dyOff is dL/dh_t from above.
+ * Backpropagation through time. Before the call row b of c.dh / c.dc holds dL/d(final
+ * h, c) of sequence b (zero when the final state feeds nothing); dy (N, H) at dyOff is
+ * dL/dh_t from above.
  * Fills c.dg (and c.dgh), adds dW_hh and db_hh to dp, and leaves dL/dh0, dL/dc0 in c.dh, c.dc.
  * Layer norm: also fills c.ln.dhh and adds dp.ln's recurrent-side (and LSTM c) gains and biases.
  */
@@ -267,10 +317,10 @@ function sweep(dp: RecurrentParams, dy: Arr, dyOff: number, c: RecurrentCache, p
   } else if (c.cell === 'lstm') lstmBackward(dy, dyOff, c, p);
   else if (c.cell === 'gru') gruBackward(dy, dyOff, c, p);
   else rnnBackward(dy, dyOff, c, p);
-  const be = getBackend(), rows = c.T * c.B, GH = GATES[c.cell] * c.H;
+  const be = getBackend(), rows = c.N, GH = GATES[c.cell] * c.H;
   const dgh = c.cell === 'gru' ? c.dgh : c.dg; // the gradient w.r.t. W_hh h + b_hh (or LN(W_hh h) + b_hh)
   const dwh = ln ? ln.dhh : dgh; // the gradient w.r.t. W_hh h
-  be.gemm(true, false, GH, c.H, rows, 1, dwh, 0, GH, recurrentInput(c), 0, c.H, 1, dp.whh, 0, c.H);
+  be.gemm(true, false, GH, c.H, rows, 1, dwh, 0, GH, previousStates(c), 0, c.H, 1, dp.whh, 0, c.H);
   be.sumRows(dp.bhh, dgh, 0, rows, GH);
 }
 
@@ -289,7 +339,7 @@ function projectLNBackward(d: Arr, rows: number, xhat: Arr, rstd: Arr, c: Recurr
 export function recurrentBackward(dp: RecurrentParams, dx: Arr | null, dxOff: number, dy: Arr, dyOff: number,
   c: RecurrentCache, p: RecurrentParams): void {
   sweep(dp, dy, dyOff, c, p);
-  const be = getBackend(), rows = c.T * c.B, GH = GATES[c.cell] * c.H;
+  const be = getBackend(), rows = c.N, GH = GATES[c.cell] * c.H;
   be.sumRows(dp.bih, c.dg, 0, rows, GH);
   if (c.ln) projectLNBackward(c.dg, rows, c.ln.xhat, c.ln.xRstd, c, p, dp); // c.dg becomes dL/d(x W_ih^T)
   be.gemm(true, false, GH, c.D, rows, 1, c.dg, 0, GH, c.x, c.xOff, c.D, 1, dp.wih, 0, c.D);
@@ -305,19 +355,19 @@ export function recurrentBackwardTokens(dp: RecurrentParams, dtable: Arr, ids: I
   c: RecurrentCache, p: RecurrentParams): void {
   sweep(dp, dy, dyOff, c, p);
   dtable.fill(0);
-  getBackend().scatterAddRows(dtable, c.dg, 0, ids, c.T * c.B, GATES[c.cell] * c.H);
+  getBackend().scatterAddRows(dtable, c.dg, 0, ids, c.N, GATES[c.cell] * c.H);
 }
 
 /**
- * dW_ih += dtable^T emb, db_ih += Σ dtable, demb += dtable W_ih. Layer norm: first the
+ * dW_ih += dtable^T emb, db_ih += Σ dtable, demb += dtable W_ih (unless null). Layer norm: first the
  * LN gains and biases, then dtable is turned in place into dL/d(emb W_ih^T) (through
  * the table's LN), which the two GEMMs use.
  */
-export function tokenTableBackward(dp: RecurrentParams, demb: Arr, dtable: Arr, emb: Arr, V: number,
+export function tokenTableBackward(dp: RecurrentParams, demb: Arr | null, dtable: Arr, emb: Arr, V: number,
   c: RecurrentCache, p: RecurrentParams): void {
   const be = getBackend(), GH = GATES[c.cell] * c.H, ln = lnCache(c, p);
   be.sumRows(dp.bih, dtable, 0, V, GH);
   if (ln) projectLNBackward(dtable, V, ln.tabHat, ln.tabRstd, c, p, dp);
   be.gemm(true, false, GH, c.D, V, 1, dtable, 0, GH, emb, 0, c.D, 1, dp.wih, 0, c.D);
-  be.gemm(false, false, V, c.D, GH, 1, dtable, 0, GH, p.wih, 0, c.D, 1, demb, 0, c.D);
+  if (demb) be.gemm(false, false, V, c.D, GH, 1, dtable, 0, GH, p.wih, 0, c.D, 1, demb, 0, c.D);
 }
