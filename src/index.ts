@@ -6,6 +6,11 @@ export {
   INITIAL_STATES, charLMParamSpecs, isReferenceConfig,
 } from './models/char-lm.js';
 export type { SampleOptions } from './models/sample.js';
+export {
+  Recurrent, type RecurrentOptions, type RecurrentForwardOptions, type RecurrentForwardResult,
+  type RecurrentBackwardOptions, type RecurrentBackwardResult,
+} from './nn/recurrent-layer.js';
+export { CELL_TYPES, type CellType } from './nn/recurrent.js';
 export { Vocab } from './data/vocab.js';
 export { Rng } from './core/rng.js';
 export { UserError } from './core/errors.js';
