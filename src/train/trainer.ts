@@ -27,28 +27,19 @@ import { Rng, type RngState } from '../core/rng.js';
 import { UserError } from '../core/errors.js';
 import { StreamBatches } from '../data/batches.js';
 import type { TensorEntry } from '../io/safetensors.js';
-import { Optimizer, type OptimizerName, DEFAULT_OPTIMIZER } from './optim.js';
-import { clipByGlobalNorm, clipByValue, globalNorm } from './clip.js';
+import type { Optimizer } from './optim.js';
+import { DEFAULT_UPDATE, NonFiniteError, Updater, f32, restoreTensor, type UpdateConfig } from './update.js';
 import { SCHEDULES, scheduledProbability, type ScheduleName } from './schedule.js';
+
+export { NonFiniteError };
 
 export type FeedMode = 'teacher' | 'free' | 'scheduled';
 export const FEED_MODES: readonly FeedMode[] = ['teacher', 'free', 'scheduled'];
 
-export interface TrainConfig {
+export interface TrainConfig extends UpdateConfig {
   batch: number;         // B parallel streams
   seq: number;           // k1: steps the streams advance per update
   bptt: number;          // k2: steps each update backpropagates through; 0 = seq
-  optimizer: OptimizerName;
-  lr: number;            // initial learning rate
-  momentum: number;      // sgd
-  alpha: number;         // rmsprop
-  beta1: number;         // adam
-  beta2: number;         // adam
-  eps: number;           // adagrad, rmsprop, adam
-  clip: number;          // max global gradient norm; 0 = off
-  clipValue: number;     // max |gradient entry|; 0 = off; replaces clip when set
-  lrDecay: number;       // lr *= lrDecay at the end of each epoch once lrDecayAfter epochs are done
-  lrDecayAfter: number;  // epochs
   feed: FeedMode;        // inputs: true tokens, own samples, or a schedule between them
   schedule: ScheduleName; // feed 'scheduled': how p rises with the update count
   scheduleSteps: number; // updates where p reaches 1/2 (linear: 1)
@@ -58,8 +49,7 @@ export interface TrainConfig {
 }
 
 export const DEFAULT_TRAIN: TrainConfig = {
-  batch: 32, seq: 64, bptt: 0, optimizer: 'adam', lr: 2e-3, ...DEFAULT_OPTIMIZER,
-  clip: 5, clipValue: 0, lrDecay: 1, lrDecayAfter: 0,
+  batch: 32, seq: 64, bptt: 0, ...DEFAULT_UPDATE,
   feed: 'teacher', schedule: 'linear', scheduleSteps: 10000, feedMax: 1, pascanu: 0, seed: 1,
 };
 
@@ -73,19 +63,15 @@ export interface StepResult {
   regularizer: number; // Pascanu's Ω (unweighted) when cfg.pascanu > 0, else 0
 }
 
-/** Thrown before any update when the loss or gradient is not finite. */
-export class NonFiniteError extends UserError {}
-
 export class Trainer {
   readonly cfg: TrainConfig;
   readonly batches: StreamBatches;
-  readonly opt: Optimizer;
+  readonly updater: Updater;
   readonly rng: Rng;
   state: RecurrentState; // carried: the state where the next update's first forward starts
   step = 0;   // updates done
   epoch = 0;  // completed epochs
   chunk = 0;  // next update within the epoch: its new steps are [chunk*k1, (chunk+1)*k1)
-  lr: number;
   bestVal = Infinity; // best validation loss so far (kept by runTraining)
   private inputs: Int32Array;
   private targets: Int32Array;
@@ -97,7 +83,6 @@ export class Trainer {
       if (!Number.isInteger(c[k]) || c[k] < 1) throw new UserError(`${k} must be a positive integer, got ${c[k]}`);
     }
     if (!Number.isInteger(c.bptt) || c.bptt < 0) throw new UserError(`bptt must be a non-negative integer (0 = seq), got ${c.bptt}`);
-    if (!(c.lr > 0)) throw new UserError(`learning rate must be positive, got ${c.lr}`);
     if (!FEED_MODES.includes(c.feed)) throw new UserError(`feed must be one of ${FEED_MODES.join(', ')}, got '${c.feed}'`);
     if (!SCHEDULES.includes(c.schedule)) throw new UserError(`schedule must be one of ${SCHEDULES.join(', ')}, got '${c.schedule}'`);
     if (!(c.scheduleSteps > 0 && Number.isFinite(c.scheduleSteps))) throw new UserError(`scheduleSteps must be positive, got ${c.scheduleSteps}`);
@@ -105,14 +90,22 @@ export class Trainer {
     if (!(c.pascanu >= 0 && Number.isFinite(c.pascanu))) throw new UserError(`pascanu must be >= 0, got ${c.pascanu}`);
     const B = c.batch;
     this.batches = new StreamBatches(trainIds, B, c.seq);
-    this.opt = new Optimizer(model.params, { ...c, name: c.optimizer });
+    this.updater = new Updater(model.params, c);
     this.rng = new Rng(c.seed ^ 0x5eed);
     this.state = model.resetState(model.newState(B), this.rng);
-    this.lr = c.lr;
     // one buffer pair serves the forward-only part and the window (forward reads T*B)
     const T = Math.min(Math.max(c.seq, this.k2), this.batches.streamLen);
     this.inputs = new Int32Array(B * T);
     this.targets = new Int32Array(B * T);
+  }
+
+  get opt(): Optimizer {
+    return this.updater.opt;
+  }
+
+  /** The learning rate of the next update. */
+  get lr(): number {
+    return this.updater.lr;
   }
 
   /** Steps each update backpropagates through. */
@@ -166,20 +159,14 @@ export class Trainer {
     const loss = r.loss / r.count;
     if (!Number.isFinite(loss)) throw new NonFiniteError(`loss became ${loss} at step ${this.step + 1}; stopping without saving (try a lower --lr or --clip)`);
     const { regularizer } = model.backward(cfg.pascanu > 0 ? { pascanu: cfg.pascanu } : {});
-    const g = model.grads.data;
-    // clipping by value and by global norm are alternatives; value wins when both are set
-    const { norm, clipped } = cfg.clipValue > 0 ? clipByValue(g, cfg.clipValue)
-      : cfg.clip > 0 ? clipByGlobalNorm(g, cfg.clip) : { norm: globalNorm(g), clipped: false };
-    if (!Number.isFinite(norm)) throw new NonFiniteError(`gradient norm became ${norm} at step ${this.step + 1}; stopping without saving (try a lower --lr or --clip)`);
-    const lr = this.lr;
-    this.opt.step(model.params, model.grads, lr);
+    const { norm, clipped, lr } = this.updater.apply(model.params, model.grads, this.step + 1);
     this.step++;
     if (++this.chunk === batches.updatesPerEpoch) {
       // streams wrap to their start, where the carried state means nothing
       this.chunk = 0;
       this.epoch++;
       model.resetState(this.state, this.rng);
-      if (this.epoch >= cfg.lrDecayAfter) this.lr *= cfg.lrDecay;
+      this.updater.endEpoch(this.epoch);
     }
     return { loss, gradNorm: norm, clipped, lr, feedback: p, fed: fed / ((end - from) * B), regularizer };
   }
@@ -190,10 +177,7 @@ export class Trainer {
    * carried state, at step max(0, min(chunk*k1, (chunk+1)*k1 - k2)).
    */
   snapshot(): { tensors: TensorEntry[]; meta: TrainerMeta } {
-    const tensors: TensorEntry[] = [];
-    for (const [slot, ps] of this.opt.slots) {
-      for (const v of ps.views) tensors.push({ name: `optim.${slot}.${v.name}`, shape: v.shape, data: f32(v.data) });
-    }
+    const tensors: TensorEntry[] = this.updater.tensors();
     const { num_layers: L, hidden_size: H } = this.model.config, B = this.cfg.batch;
     tensors.push({ name: 'train.state.h', shape: [L, B, H], data: f32(this.state.h) });
     if (this.state.c.length) tensors.push({ name: 'train.state.c', shape: [L, B, H], data: f32(this.state.c) });
@@ -204,19 +188,13 @@ export class Trainer {
   }
 
   restore(tensors: Map<string, { shape: number[]; data: Float32Array }>, meta: TrainerMeta): void {
-    const need = (name: string, into: Float32Array | Float64Array) => {
-      const t = tensors.get(name);
-      if (!t || t.data.length !== into.length) throw new UserError(`cannot resume: checkpoint lacks training tensor '${name}' of the right size`);
-      into.set(t.data);
-    };
-    for (const [slot, ps] of this.opt.slots) for (const v of ps.views) need(`optim.${slot}.${v.name}`, v.data);
-    need('train.state.h', this.state.h);
-    if (this.state.c.length) need('train.state.c', this.state.c);
+    this.updater.restore(tensors, meta.lr, meta.optimizerSteps);
+    restoreTensor(tensors, 'train.state.h', this.state.h);
+    if (this.state.c.length) restoreTensor(tensors, 'train.state.c', this.state.c);
     if (meta.chunk >= this.batches.updatesPerEpoch) throw new UserError('cannot resume: the data position is past the end of this text');
-    this.step = meta.step; this.epoch = meta.epoch; this.chunk = meta.chunk; this.lr = meta.lr;
+    this.step = meta.step; this.epoch = meta.epoch; this.chunk = meta.chunk;
     // the carried state is the initial one (a learned h0 gets gradient) until the windows leave step 0
     this.state.fresh = this.startOf(this.chunk) === 0;
-    this.opt.t = meta.optimizerSteps;
     this.bestVal = meta.bestVal ?? Infinity;
     this.rng.setState(meta.rng);
   }
@@ -231,8 +209,4 @@ export interface TrainerMeta {
   optimizerSteps: number;
   rng: { s: RngState; spare: number | null };
   bestVal: number | null;
-}
-
-function f32(a: Float32Array | Float64Array): Float32Array {
-  return a instanceof Float32Array ? a : Float32Array.from(a);
 }
