@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the optional native backend (native/rnnkit.c -> build/Release/rnnkit_native.node)
+// Builds the optional native backend (native/*.c -> build/Release/rnnkit_native.node)
 // with node-gyp. Run by npm's `install` script, and by hand as `npm run build:native`.
 //
 // It never fails an install: without a C compiler, OpenBLAS or node-gyp it prints one
