@@ -1,11 +1,11 @@
-// Native backend (Node only): the N-API addon in native/rnnkit.c, built at install
-// time by scripts/build-native.mjs (node-gyp, OpenBLAS). Its functions take exactly
+// Native backend (Node only): the N-API addon in native/ (module.c exports the kernel
+// groups' functions), built at install time by scripts/build-native.mjs (node-gyp, OpenBLAS). Its functions take exactly
 // the Backend methods' arguments, so most methods are the addon's functions as they
 // are. Node modules are imported inside loadNativeBackend only, so that importing
 // rnnkit stays browser-safe.
 import type { Backend } from '../backend.js';
 
-/** The addon's exports (native/rnnkit.c, init()). */
+/** The addon's exports (native/module.c, init()). */
 type Addon = Omit<Backend, 'name' | 'alloc'> & {
   /** n threads for products with M*N*K >= minWork and M*N >= minOutput, else one; returns OpenBLAS's count. */
   setThreads(n: number, minWork: number, minOutput: number): number;

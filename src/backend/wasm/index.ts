@@ -435,7 +435,7 @@ async function spawn(inits: WorkerInit[], started: AnyWorker[], fail: (why: stri
   return started;
 }
 
-/** The module's imports: the memory, and blocking (Atomics.wait; see hostWait in assembly/kernels.ts). */
+/** The module's imports: the memory, and blocking (Atomics.wait; see hostWait in assembly/pool.ts). */
 export function kernelImports(memory: WebAssembly.Memory): WebAssembly.Imports {
   const words = new Int32Array(memory.buffer); // the control block lies in the first pages
   return { env: { memory, wait: (ptr: number, expected: number) => { Atomics.wait(words, ptr >>> 2, expected); } } };
