@@ -27,7 +27,8 @@ function fail(message) {
 }
 
 if (!existsSync(LIB)) fail(`${LIB} not found: run npm run build first`);
-const { C_TAGS, formatConll, lineTokens, taggedLines } = await import(LIB);
+const { C_TAGS, lineTokens, taggedLines } = await import(LIB);
+const { formatConll } = await import(join(ROOT, 'dist', 'src', 'data', 'datasets.js'));
 const { readTextFile } = await import(FILES);
 
 /** Per split: sequences, chars and the count of each tag. */
@@ -35,7 +36,7 @@ function stats(seqs) {
   const tags = Object.fromEntries(C_TAGS.map((t) => [t, 0]));
   let chars = 0;
   for (const s of seqs) {
-    chars += s.chars.length;
+    chars += s.tokens.length;
     for (const t of s.tags) tags[t]++;
   }
   return { sequences: seqs.length, chars, tags };
@@ -48,7 +49,7 @@ function charBaseline(train, test) {
   const counts = new Map();
   const overall = new Array(C_TAGS.length).fill(0);
   for (const s of train) {
-    s.chars.forEach((c, k) => {
+    s.tokens.forEach((c, k) => {
       const t = C_TAGS.indexOf(s.tags[k]);
       if (!counts.has(c)) counts.set(c, new Array(C_TAGS.length).fill(0));
       counts.get(c)[t]++;
@@ -60,7 +61,7 @@ function charBaseline(train, test) {
   const fallback = C_TAGS[argmax(overall)];
   let right = 0, total = 0, majority = 0;
   for (const s of test) {
-    s.chars.forEach((c, k) => {
+    s.tokens.forEach((c, k) => {
       total++;
       if ((best.get(c) ?? fallback) === s.tags[k]) right++;
       if (s.tags[k] === fallback) majority++;

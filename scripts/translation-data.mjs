@@ -3,10 +3,10 @@
 // (src/data/translation-filter.ts), split by index of the filtered list:
 // i % 20 == 18 -> val, 19 -> test, else train. Writes `english<TAB>french` lines.
 //
-//   node scripts/translation-data.mjs [INPUT] [--out DIR]
+//   node scripts/translation-data.mjs INPUT [--out DIR]
 //
-// INPUT defaults to /work/shared/data/translation/eng-fra.tsv (manythings.org/anki
-// fra.txt, `english<TAB>french` per line); DIR defaults to data/eng-fra.
+// INPUT is manythings.org/anki's fra.txt (`english<TAB>french` per line; the project's
+// shared data folder has it as translation/eng-fra.tsv); DIR defaults to data/eng-fra.
 // Needs the build (npm run build).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,8 +33,8 @@ const { values, positionals } = (() => {
     return fail(err.message);
   }
 })();
-if (positionals.length > 1) fail('expected at most one input file');
-const input = positionals[0] ?? '/work/shared/data/translation/eng-fra.tsv';
+if (positionals.length !== 1) fail('expected one input file: the eng-fra pairs (manythings.org/anki fra.txt)');
+const input = positionals[0];
 const out = values.out ?? join(ROOT, 'data', 'eng-fra');
 
 let text;

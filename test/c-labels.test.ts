@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatConll, labelC, lineTokens, parseConll, taggedLines } from '../src/data/c-labels.js';
+import { labelC, lineTokens, taggedLines } from '../src/data/c-labels.js';
+import { formatConll, parseConll } from '../src/data/datasets.js';
 import { UserError } from '../src/core/errors.js';
 import { ROOT } from './cli-helpers.js';
 
@@ -75,17 +76,17 @@ test('CoNLL rows keep tab and space characters; the reader splits at the last ta
   assert.ok(text.includes("'\tstring\n\t\tstring\n'\tstring\n"));
   assert.ok(text.includes('\t\tcomment\n\n \tcode\n \tcode\n"\tstring\n'), 'empty line skipped, one blank between');
   assert.ok(text.endsWith('"\tstring\n') && !text.endsWith('\n\n'));
-  const back = parseConll(text);
+  const back = parseConll(text, 'text');
   assert.equal(back.length, 2, 'the empty line is not a sequence');
-  assert.deepEqual(back, seqs.filter((s) => s.chars.length > 0));
+  assert.deepEqual(back.map(({ tokens, tags }) => ({ tokens, tags })), seqs.filter((s) => s.tokens.length > 0));
   assert.equal(formatConll([]), '');
   assert.throws(() => parseConll('a\tcode\nbad row\n', 'f.tsv'), (e: unknown) =>
-    e instanceof UserError && /^f\.tsv: line 2 is not token<TAB>tag/.test(e.message));
+    e instanceof UserError && /^f\.tsv:2: no tab/.test(e.message));
 });
 
 test('characters outside the BMP are one token', () => {
   const [line] = taggedLines('x = "🙂";').map(lineTokens);
-  assert.deepEqual(line!.chars, ['x', ' ', '=', ' ', '"', '🙂', '"', ';']);
+  assert.deepEqual(line!.tokens, ['x', ' ', '=', ' ', '"', '🙂', '"', ';']);
   assert.equal(line!.tags[5], 'string');
 });
 
@@ -117,8 +118,8 @@ test('c-tags.mjs splits 90/5/5 by line, skips empty lines and reports the baseli
   const read = async (f: string) => parseConll(await readFile(join(out, f), 'utf8'), f);
   const [train, val, test] = [await read('train.tsv'), await read('val.tsv'), await read('test.tsv')];
   assert.equal(train.length, 24, '36 lines minus 12 empty');
-  assert.deepEqual(val.map((s) => s.chars.join('')), ['x36 = "a";', 'q /* open']);
-  assert.deepEqual(test.map((s) => s.chars.join('')), ['still comment */ z;', "'a'"]);
+  assert.deepEqual(val.map((s) => s.tokens.join('')), ['x36 = "a";', 'q /* open']);
+  assert.deepEqual(test.map((s) => s.tokens.join('')), ['still comment */ z;', "'a'"]);
   assert.deepEqual(test[0]!.tags.slice(0, 17), [...new Array(16).fill('comment'), 'code'], 'the comment opened in val');
   assert.deepEqual(test[1]!.tags, ['string', 'string', 'string']);
   assert.match(r.stdout, /test: 2 sequences, 22 chars/);
@@ -128,7 +129,7 @@ test('c-tags.mjs splits 90/5/5 by line, skips empty lines and reports the baseli
 
   const quick = script([src, '--out', join(dir, 'quick'), '--max-lines', '3']);
   assert.equal(quick.status, 0, quick.stderr);
-  assert.equal(parseConll(await readFile(join(dir, 'quick', 'train.tsv'), 'utf8')).length, 3);
+  assert.equal(parseConll(await readFile(join(dir, 'quick', 'train.tsv'), 'utf8'), 'train.tsv').length, 3);
 
   const bad = script([join(dir, 'missing.c')]);
   assert.equal(bad.status, 1);

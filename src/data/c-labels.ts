@@ -100,55 +100,14 @@ export function taggedLines(source: string): TaggedLine[] {
   return out;
 }
 
-/** A tagged sequence as read back: one character (code point) and one tag name per token. */
-export interface TagSequence {
-  chars: string[];
-  tags: string[];
-}
-
-/** A line as tokens: one per code point, tagged by its first code unit. */
-export function lineTokens(line: TaggedLine): TagSequence {
-  const chars: string[] = [], tags: string[] = [];
+/** A line as tokens (datasets.ts formatConll writes them): one per code point, tagged by its first code unit. */
+export function lineTokens(line: TaggedLine): { tokens: string[]; tags: string[] } {
+  const tokens: string[] = [], tags: string[] = [];
   let k = 0;
   for (const ch of line.text) {
-    chars.push(ch);
+    tokens.push(ch);
     tags.push(C_TAGS[line.tags[k]!]!);
     k += ch.length;
   }
-  return { chars, tags };
-}
-
-/**
- * CoNLL-style text: each non-empty line is a sequence of `char<TAB>tag` rows (the
- * newline is not a token), sequences are separated by a blank line. The char may
- * itself be a tab or a space, so readers split each row at its last tab.
- */
-export function formatConll(sequences: readonly TagSequence[]): string {
-  const blocks: string[] = [];
-  for (const { chars, tags } of sequences) {
-    if (chars.length === 0) continue;
-    blocks.push(chars.map((c, k) => `${c}\t${tags[k]}`).join('\n'));
-  }
-  return blocks.length === 0 ? '' : `${blocks.join('\n\n')}\n`;
-}
-
-/** Read formatConll's output (or any `token<TAB>tag` file with blank-line separators). */
-export function parseConll(text: string, name = 'tagged text'): TagSequence[] {
-  const out: TagSequence[] = [];
-  let cur: TagSequence = { chars: [], tags: [] };
-  const rows = text.split('\n');
-  if (rows[rows.length - 1] === '') rows.pop(); // the final newline
-  rows.forEach((row, r) => {
-    if (row === '') {
-      if (cur.chars.length > 0) out.push(cur);
-      cur = { chars: [], tags: [] };
-      return;
-    }
-    const tab = row.lastIndexOf('\t');
-    if (tab <= 0) throw new UserError(`${name}: line ${r + 1} is not token<TAB>tag: ${JSON.stringify(row.slice(0, 40))}`);
-    cur.chars.push(row.slice(0, tab));
-    cur.tags.push(row.slice(tab + 1));
-  });
-  if (cur.chars.length > 0) out.push(cur);
-  return out;
+  return { tokens, tags };
 }
