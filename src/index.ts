@@ -27,10 +27,11 @@ export {
 export { trainCopyTask, copyLayout, copyBatch, type CopyTaskOptions, type CopyTaskResult } from './tasks/copy-task.js';
 export { runTraining, type RunOptions, type RunHooks, type EvalReport } from './train/run.js';
 export { Optimizer, OPTIMIZERS, type OptimizerName } from './train/optim.js';
-export { sequenceLoss, streamLoss } from './train/evaluate.js';
+export { sequenceLoss, streamLoss } from './models/lm-loss.js';
 export { splitText, trainLanguageModel, type TrainTextOptions } from './train/train-text.js';
 export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './io/safetensors.js';
-export { encodeCheckpoint, decodeCheckpoint, FORMAT } from './io/checkpoint.js';
+export { encodeCheckpoint, decodeCheckpoint } from './models/charlm-checkpoint.js';
+export { FORMAT } from './io/checkpoint.js';
 export { getBackend, setBackend, availableBackends } from './backend/registry.js';
 export { initBackend, loadBackends } from './backend/init.js';
 export type { Backend } from './backend/backend.js';

@@ -22,7 +22,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
-import { decodeCheckpoint } from '../src/io/checkpoint.js';
+import { decodeCheckpoint } from '../src/models/charlm-checkpoint.js';
 import { Trainer, type TrainConfig } from '../src/train/trainer.js';
 import { OPTIMIZERS, type OptimizerName } from '../src/train/optim.js';
 import { CharLM } from '../src/models/char-lm.js';

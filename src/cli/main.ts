@@ -9,6 +9,7 @@ import { sampleCommand, evalCommand } from './commands.js';
 import { benchCommand } from './bench.js';
 import { memoryCommand } from './memory.js';
 import { analyzeCommand } from './analyze.js';
+import { classifyCommand } from './classify.js';
 
 const HELP = `Usage: rnnkit <command> [options]
 
@@ -19,7 +20,8 @@ Commands:
   bench                          training tokens/s and sampling chars/s
   memory                         long-range memory benchmark (copy task): RNN vs LSTM vs GRU
   analyze gradients [<ckpt>...]  vanishing/exploding gradients: norm vs distance, Jacobians
-  info                           version and compute backends
+  classify train|eval|predict    many-to-one text classification (label<TAB>text files)
+  info [<checkpoint>]            version and compute backends, or what a checkpoint holds
 
 Common options:
   --backend NAME                 compute backend: auto (the fastest available), native,
@@ -44,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
     if (!name || name.startsWith('-')) throw new UserError('--backend needs a name (auto, native, wasm or ref)');
     backend = name;
   }
-  if (['train', 'sample', 'eval', 'bench', 'memory', 'analyze', 'info', '--version', '-v'].includes(cmd ?? '')) {
+  if (['train', 'sample', 'eval', 'bench', 'memory', 'analyze', 'classify', 'info', '--version', '-v'].includes(cmd ?? '')) {
     await loadBackends();
     if (backend !== 'auto' && !(BACKEND_PREFERENCE as readonly string[]).includes(backend)) {
       throw new UserError(`unknown backend '${backend}' (backends: auto, ${BACKEND_PREFERENCE.join(', ')})`);
@@ -58,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
     case 'bench': return benchCommand(rest);
     case 'memory': return memoryCommand(rest);
     case 'analyze': return analyzeCommand(rest);
+    case 'classify': return classifyCommand(rest);
     case 'info':
     case '--version':
     case '-v':
@@ -73,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return cmd === undefined ? 1 : 0;
     default:
-      throw new UserError(`unknown command '${cmd}' (commands: train, sample, eval, bench, memory, analyze, info; see rnnkit --help)`);
+      throw new UserError(`unknown command '${cmd}' (commands: train, sample, eval, bench, memory, analyze, classify, info; see rnnkit --help)`);
   }
 }
 

@@ -1,70 +1,67 @@
-// rnnkit checkpoints (docs/checkpoint-format.md): one safetensors file whose tensors
-// are exactly the reference CharLM's state_dict, with metadata format = "rnnkit/1",
-// config (JSON) and vocab (JSON array, id -> character). Training state rides along
-// as tensors prefixed `optim.` / `train.` and a `train` metadata entry, which the
-// reference reader ignores.
-import { CharLM, type CharLMConfig } from '../models/char-lm.js';
-import { Vocab } from '../data/vocab.js';
+// rnnkit checkpoints (docs/checkpoint-format.md): one safetensors file holding a model's
+// tensors by name, with string metadata: format = "rnnkit/1", kind (the model kind;
+// absent means "charlm", as in the reference checkpoints), config (JSON), and what
+// the kind needs besides (vocabularies, labels, tokenizers). Training state rides along
+// as tensors prefixed `optim.` / `train.` and a `train` metadata entry, which readers
+// of the model ignore. This layer knows no model: the models register their codecs
+// (models/checkpoints.ts).
+import type { ParamSet } from '../core/params.js';
 import { UserError } from '../core/errors.js';
 import { decodeSafetensors, encodeSafetensors, type TensorEntry } from './safetensors.js';
 
 export const FORMAT = 'rnnkit/1';
 
-export interface DecodedCheckpoint {
-  model: CharLM;
-  vocab: Vocab;
-  /** Tensors beyond the model's (optimizer moments, carried state, ...). */
-  extra: Map<string, { shape: number[]; data: Float32Array }>;
+export interface ParsedCheckpoint {
+  source: string;
+  kind: string;
   metadata: Record<string, string>;
+  tensors: Map<string, { shape: number[]; data: Float32Array }>;
+  /** A one-line UserError naming the file. */
+  fail(why: string): never;
+  /** A metadata entry parsed as JSON (missing or malformed: fail). */
+  json(key: string): unknown;
 }
 
-export function encodeCheckpoint(model: CharLM, vocab: Vocab, extra: TensorEntry[] = [], metadata: Record<string, string> = {}): Uint8Array {
-  const tensors: TensorEntry[] = model.params.views.map((v) => ({ name: v.name, shape: v.shape, data: toF32(v.data) }));
-  return encodeSafetensors([...tensors, ...extra], {
-    ...metadata,
-    format: FORMAT,
-    config: JSON.stringify(model.config),
-    vocab: JSON.stringify(vocab.chars),
-  });
-}
-
-/** Parses and validates a checkpoint; every problem is a one-line UserError naming source. */
-export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedCheckpoint {
+/** Parses the container and the common metadata; the kind's codec reads the rest. */
+export function parseCheckpoint(bytes: Uint8Array, source: string): ParsedCheckpoint {
   const { tensors, metadata } = decodeSafetensors(bytes, source);
   const fail = (why: string): never => { throw new UserError(`${source}: ${why}`); };
   const format = metadata['format'];
   if (format === undefined) fail('not an rnnkit checkpoint (no "format" metadata)');
   if (format !== FORMAT) fail(`checkpoint format '${format}' is not supported (this rnnkit reads '${FORMAT}')`);
-  const config = parseJson(metadata['config'], 'config', fail) as Partial<CharLMConfig> & { vocab_size: number };
-  const chars = parseJson(metadata['vocab'], 'vocab', fail);
-  if (!Array.isArray(chars) || !chars.every((c) => typeof c === 'string')) fail('vocab metadata is not a JSON array of strings');
-  let model: CharLM, vocab: Vocab;
-  try {
-    vocab = new Vocab(chars as string[]);
-    model = new CharLM(config);
-  } catch (e) {
-    return fail(`bad config or vocab: ${(e as Error).message}`);
-  }
-  if (vocab.size !== model.config.vocab_size) fail(`vocab has ${vocab.size} entries but config.vocab_size is ${model.config.vocab_size}`);
-  for (const v of model.params.views) {
-    const t = tensors.get(v.name);
-    if (!t) fail(`tensor '${v.name}' is missing`);
-    if (t!.shape.join(',') !== v.shape.join(',')) fail(`tensor '${v.name}' has shape [${t!.shape}], expected [${v.shape}]`);
-    const d = t!.data;
-    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) fail(`tensor '${v.name}' contains NaN or infinite values`);
-    v.data.set(d);
-  }
-  const extra = new Map([...tensors].filter(([name]) => !model.params.view(name)));
-  return { model, vocab, extra, metadata };
+  const json = (key: string): unknown => {
+    const text = metadata[key];
+    if (text === undefined) fail(`"${key}" metadata is missing`);
+    try {
+      return JSON.parse(text!);
+    } catch {
+      return fail(`"${key}" metadata is not valid JSON`);
+    }
+  };
+  return { source, kind: metadata['kind'] ?? 'charlm', metadata, tensors, fail, json };
 }
 
-function parseJson(text: string | undefined, key: string, fail: (why: string) => never): unknown {
-  if (text === undefined) fail(`"${key}" metadata is missing`);
-  try {
-    return JSON.parse(text!);
-  } catch {
-    return fail(`"${key}" metadata is not valid JSON`);
+/** Fills params from the checkpoint: every tensor present, of its shape, finite. */
+export function readParams(ck: ParsedCheckpoint, params: ParamSet): void {
+  for (const v of params.views) {
+    const t = ck.tensors.get(v.name);
+    if (!t) ck.fail(`tensor '${v.name}' is missing`);
+    if (t!.shape.join(',') !== v.shape.join(',')) ck.fail(`tensor '${v.name}' has shape [${t!.shape}], expected [${v.shape}]`);
+    const d = t!.data;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) ck.fail(`tensor '${v.name}' contains NaN or infinite values`);
+    v.data.set(d);
   }
+}
+
+/** The checkpoint's tensors that are not model parameters (training state). */
+export function extraTensors(ck: ParsedCheckpoint, params: ParamSet): Map<string, { shape: number[]; data: Float32Array }> {
+  return new Map([...ck.tensors].filter(([name]) => !params.view(name)));
+}
+
+/** Checkpoint bytes: the model's tensors, then extra ones; metadata beyond format/kind/config as given. */
+export function encodeModel(kind: string, params: ParamSet, config: object, metadata: Record<string, string>, extra: TensorEntry[] = []): Uint8Array {
+  const tensors: TensorEntry[] = params.views.map((v) => ({ name: v.name, shape: v.shape, data: toF32(v.data) }));
+  return encodeSafetensors([...tensors, ...extra], { ...metadata, format: FORMAT, kind, config: JSON.stringify(config) });
 }
 
 function toF32(a: Float32Array | Float64Array): Float32Array {

@@ -4,9 +4,9 @@ import { CharLM, type CharLMConfig } from './char-lm.js';
 import { Vocab } from '../data/vocab.js';
 import { Rng } from '../core/rng.js';
 import { UserError } from '../core/errors.js';
-import { sequenceLoss } from '../train/evaluate.js';
+import { sequenceLoss } from './lm-loss.js';
 import { generate, type SampleOptions } from './sample.js';
-import { decodeCheckpoint, encodeCheckpoint } from '../io/checkpoint.js';
+import { decodeCheckpoint, encodeCheckpoint } from './charlm-checkpoint.js';
 import type { TensorEntry } from '../io/safetensors.js';
 
 export interface EvalStats {

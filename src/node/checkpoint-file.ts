@@ -1,6 +1,7 @@
 // Checkpoint files on disk (Node only): atomic writes, one-line errors naming the file.
 import { readBinaryFile, writeFileAtomic } from './files.js';
-import { decodeCheckpoint, type DecodedCheckpoint } from '../io/checkpoint.js';
+import { decodeCheckpoint, type DecodedCheckpoint } from '../models/charlm-checkpoint.js';
+import { readModel, type ReadModel } from '../models/checkpoints.js';
 import { UserError } from '../core/errors.js';
 
 export async function readCheckpointFile(path: string): Promise<DecodedCheckpoint> {
@@ -12,4 +13,11 @@ export async function readCheckpointFile(path: string): Promise<DecodedCheckpoin
 /** temp file + fsync + rename: a crash never leaves a half-written checkpoint behind. */
 export async function writeCheckpointFile(path: string, bytes: Uint8Array): Promise<void> {
   await writeFileAtomic(path, bytes);
+}
+
+/** Any model checkpoint, read by the codec its kind names (models/checkpoints.ts). */
+export async function readModelFile(path: string): Promise<ReadModel> {
+  const bytes = await readBinaryFile(path);
+  if (bytes.length === 0) throw new UserError(`${path}: file is empty, not a checkpoint`);
+  return readModel(bytes, path);
 }

@@ -5,7 +5,7 @@
 // Environment-free: the caller (CLI, web page) does printing and file writes in hooks.
 import type { Trainer, StepResult } from './trainer.js';
 import type { Vocab } from '../data/vocab.js';
-import { streamLoss } from './evaluate.js';
+import { streamLoss } from '../models/lm-loss.js';
 import { generate } from '../models/sample.js';
 import { Rng } from '../core/rng.js';
 

@@ -1,5 +1,5 @@
 // Loss of a token sequence under the model, forward only.
-import type { CharLM } from '../models/char-lm.js';
+import type { CharLM } from './char-lm.js';
 
 /**
  * The reference definition (charlm.py text_loss): mean cross-entropy (nats) of

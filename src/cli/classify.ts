@@ -1,0 +1,205 @@
+// rnnkit classify train | eval | predict: many-to-one text classification from
+// `label<TAB>text` files.
+import { basename } from 'node:path';
+import { UserError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { UNITS, type Tokenizer, type Units } from '../data/tokens.js';
+import { parseLabelled, type Labelled } from '../data/datasets.js';
+import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
+import { POOLS, type Pool } from '../nn/pool.js';
+import { Classifier } from '../models/classifier.js';
+import { encodeClassifier, type ClassifierBundle } from '../models/classifier-checkpoint.js';
+import { expectKind } from '../models/checkpoints.js';
+import { ExampleTrainer, type ExampleTrainerMeta } from '../train/examples.js';
+import { classifierTask, encodeText, evaluateClassifier, holdOut, textExamples, textVocabulary } from '../tasks/classify.js';
+import { formatClassReport, formatConfusion } from '../metrics/classification.js';
+import { readTextFile } from '../node/files.js';
+import { readModelFile } from '../node/checkpoint-file.js';
+import { getBackend } from '../backend/registry.js';
+import { expectPositionals, flagHelp, parseFlags, type FlagTable } from './flags.js';
+import { FIXED_ON_RESUME, OPTIM_FLAGS, RUN_FLAGS, checkResumable, exampleTrainConfig, runExamples, type RunState } from './example-run.js';
+import { fingerprint, readLines } from './text-input.js';
+
+const TRAIN_FLAGS: FlagTable = {
+  val: { arg: 'FILE', help: 'validation examples (default: hold out --val-fraction of the training file)', group: 'Data' },
+  test: { arg: 'FILE', help: 'test examples, scored with the best checkpoint at the end' },
+  'val-fraction': { arg: 'F', help: 'share of each label held out for validation without --val', def: 0.1, min: 0, above: true, max: 0.5 },
+  units: { arg: 'U', help: 'tokens', choices: UNITS, def: 'words' },
+  lowercase: { help: 'lowercase the text before splitting it' },
+  'min-count': { arg: 'N', help: 'tokens seen fewer times in training become <unk>', def: 1, int: true, min: 1 },
+  cell: { arg: 'C', help: 'recurrent cell', choices: CELL_TYPES, def: 'lstm', group: 'Model' },
+  layers: { arg: 'L', help: 'stacked recurrent layers', def: 1, int: true, min: 1 },
+  hidden: { arg: 'H', help: 'hidden units per layer and direction', def: 128, int: true, min: 1 },
+  embedding: { arg: 'E', help: 'token embedding size', def: 64, int: true, min: 1 },
+  bidirectional: { help: 'also read every text backwards' },
+  pool: { arg: 'P', help: 'sequence summary: last state, or mean / max over the steps', choices: POOLS, def: 'last' },
+  dropout: { arg: 'P', help: 'dropout between layers and before the output layer, training only', def: 0, min: 0, max: 0.95 },
+  'layer-norm': { help: 'layer-normalised cells (Ba et al. 2016)' },
+  ...OPTIM_FLAGS,
+  ...RUN_FLAGS,
+};
+
+const MODEL_FLAGS = ['units', 'lowercase', 'min-count', 'cell', 'layers', 'hidden', 'embedding', 'bidirectional', 'pool', 'dropout', 'layer-norm', 'val-fraction'];
+
+const TRAIN_HELP = `Usage: rnnkit classify train <train.tsv> [--val FILE] [--test FILE] [options]
+
+Trains a many-to-one classifier: each line of the file is one example,
+label<TAB>text (labels are any strings). The text is split into tokens (--units),
+embedded, read by a recurrent network, summarised (--pool) and classified.
+After every epoch the model is scored on the validation set; the best one is kept.
+Tokens not seen in training map to <unk>; a label not seen in training is an error.
+
+${flagHelp(TRAIN_FLAGS)}
+Ctrl-C stops after the current step and writes DIR/latest.safetensors.
+`;
+
+const EVAL_HELP = `Usage: rnnkit classify eval <checkpoint> <file.tsv> [--json]
+
+Scores a classifier on label<TAB>text examples: accuracy, per-class precision,
+recall and F1, macro-F1, and the confusion matrix (rows: gold, columns: predicted).
+
+  --json        print one JSON object with all of it
+  --batch N     examples per forward (64)
+  -h, --help
+`;
+
+const PREDICT_HELP = `Usage: rnnkit classify predict <checkpoint> [text ...]
+
+Prints the predicted label and its probability for each text given, or for each
+line of standard input when no text is given: label<TAB>probability<TAB>text.
+
+  --json        one JSON object per text: {text, label, probabilities}
+  -h, --help
+`;
+
+export async function classifyCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'train': return trainCommand(rest);
+    case 'eval': return evalCommand(rest);
+    case 'predict': return predictCommand(rest);
+    case undefined: case '-h': case '--help':
+      process.stdout.write(`Usage: rnnkit classify train|eval|predict ...  (rnnkit classify <sub> --help)\n`);
+      return sub === undefined ? 1 : 0;
+    default: throw new UserError(`classify: unknown subcommand '${sub}' (train, eval, predict)`);
+  }
+}
+
+interface ClassifyRun extends RunState { data: { name: string; examples: number; hash: string }; val: string | null }
+
+async function readLabelled(path: string): Promise<Labelled[]> {
+  return parseLabelled(await readTextFile(path, 'labelled text file'), path);
+}
+
+async function trainCommand(argv: string[]): Promise<number> {
+  const { flags: f, positionals, help } = parseFlags('classify train', argv, TRAIN_FLAGS);
+  if (help) { process.stdout.write(TRAIN_HELP); return 0; }
+  const [file] = expectPositionals('classify train', positionals, ['train.tsv']);
+  const resume = f.str('resume');
+  if (resume) checkResumable(f, [...FIXED_ON_RESUME, ...MODEL_FLAGS]);
+  const all = await readLabelled(file!);
+  const data = { name: basename(file!), examples: all.length, hash: fingerprint(all.map((e) => `${e.label}\t${e.text}`)) };
+  let bundle: ClassifierBundle, meta: ExampleTrainerMeta | null = null, tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  const seed = f.num('seed');
+  if (resume) {
+    const r = await readModelFile(resume);
+    bundle = expectKind(r, 'classifier', 'classify train --resume').classifier;
+    const state = r.ck.metadata['train'] ? JSON.parse(r.ck.metadata['train']) as ClassifyRun : null;
+    if (!state) throw new UserError(`${resume}: checkpoint has no training state to resume (it holds only model weights)`);
+    if (state.data.hash !== data.hash) throw new UserError(`${file}: not the data this checkpoint was trained on (${state.data.name}, ${state.data.examples} examples)`);
+    meta = state.trainer;
+    tensors = r.ck.tensors;
+  } else {
+    const tokenizer: Tokenizer = { units: f.choice<Units>('units'), lowercase: f.bool('lowercase') };
+    const split = f.given('val') ? { train: all } : holdOut(all, f.num('val-fraction'), new Rng(seed * 31 + 7));
+    const { vocab, labels } = textVocabulary(split.train, tokenizer, f.num('min-count'));
+    const model = new Classifier({
+      input: 'tokens', vocab_size: vocab.size, embedding_size: f.num('embedding'), cell: f.choice<CellType>('cell'),
+      hidden_size: f.num('hidden'), num_layers: f.num('layers'), bidirectional: f.bool('bidirectional'),
+      dropout: f.num('dropout'), layer_norm: f.bool('layer-norm'), pool: f.choice<Pool>('pool'), num_classes: labels.length,
+    }).init(new Rng(seed));
+    bundle = { model, labels, vocab, tokenizer };
+  }
+  const cfg = meta?.config ?? exampleTrainConfig(f);
+  const fraction = f.num('val-fraction');
+  const split = f.given('val') ? { train: all, val: await readLabelled(f.str('val')!) } : holdOut(all, fraction, new Rng(cfg.seed! * 31 + 7));
+  if (split.val.length === 0) throw new UserError(`${file}: too few examples to hold out a validation set; pass --val FILE`);
+  const trainEx = textExamples(bundle, split.train, file!), valEx = textExamples(bundle, split.val, f.str('val') ?? `${file} (held out)`);
+  const task = classifierTask(bundle.model);
+  const trainer = new ExampleTrainer(task, trainEx, task.lengthOf, { ...cfg, epochs: f.num('epochs') });
+  if (meta) trainer.restore(tensors, meta);
+  const m = bundle.model.config;
+  const say = (s: string) => { if (!f.bool('quiet')) process.stderr.write(s + '\n'); };
+  say(`rnnkit classify train: ${file} (${trainEx.length} train, ${valEx.length} validation${f.given('val') ? '' : ' held out'}; ${bundle.labels.length} labels; ` +
+    `vocab ${bundle.vocab!.size} ${bundle.tokenizer!.units}), ${m.cell} ${m.num_layers}x${m.hidden_size}${m.bidirectional ? ' bidirectional' : ''}, pool ${m.pool}, ` +
+    `${bundle.model.params.data.length.toLocaleString('en')} parameters, backend ${getBackend().name}`);
+  say(`  batch ${trainer.cfg.batch}, ${trainer.cfg.optimizer} lr ${trainer.cfg.lr}, ${trainer.batchesPerEpoch} steps/epoch${meta ? `, resuming at epoch ${trainer.epochs.toFixed(2)}` : ''}`);
+  const validate = () => {
+    const e = evaluateClassifier(bundle.model, valEx);
+    return { score: e.metrics.accuracy, loss: e.loss, metrics: { accuracy: e.metrics.accuracy, macroF1: e.metrics.macroF1 } };
+  };
+  const outDir = f.str('out') ?? (resume ? resume.replace(/[/\\][^/\\]*$/, '') || '.' : 'checkpoints/classify');
+  const res = await runExamples({
+    command: 'classify train', trainer, validate, outDir, timeLimit: f.num('time-limit'), quiet: f.bool('quiet'), logEvery: f.num('log-every'),
+    describe: (v) => `val accuracy ${(100 * v.metrics['accuracy']!).toFixed(2)}% (macro-F1 ${v.metrics['macroF1']!.toFixed(3)})`,
+    encode: (t, md) => encodeClassifier(bundle, t, md),
+    runInfo: { data, val: f.str('val') ?? null } satisfies Omit<ClassifyRun, 'trainer'>,
+    resumeCommand: `rnnkit classify train ${file}${f.given('val') ? ` --val ${f.str('val')}` : ''}`,
+  });
+  if (res.code !== 0) return res.code;
+  if (f.given('test')) {
+    const r = await readModelFile(res.best), best = expectKind(r, 'classifier', 'classify').classifier;
+    const testEx = textExamples(best, await readLabelled(f.str('test')!), f.str('test')!);
+    const e = evaluateClassifier(best.model, testEx);
+    process.stdout.write(`test (${f.str('test')}, best checkpoint): accuracy ${(100 * e.metrics.accuracy).toFixed(2)}% over ${testEx.length} examples, macro-F1 ${e.metrics.macroF1.toFixed(3)}\n`);
+  }
+  return 0;
+}
+
+async function evalCommand(argv: string[]): Promise<number> {
+  const { flags: f, positionals, help } = parseFlags('classify eval', argv, {
+    json: { help: 'JSON output' }, batch: { arg: 'N', help: 'examples per forward', def: 64, int: true, min: 1 },
+  });
+  if (help) { process.stdout.write(EVAL_HELP); return 0; }
+  const [ckpt, file] = expectPositionals('classify eval', positionals, ['checkpoint', 'file.tsv']);
+  const b = expectKind(await readModelFile(ckpt!), 'classifier', 'classify eval').classifier;
+  if (!b.vocab) throw new UserError(`${ckpt}: this classifier reads float vectors, not text; evaluate it from code (docs/tasks.md)`);
+  const ex = textExamples(b, await readLabelled(file!), file!);
+  const e = evaluateClassifier(b.model, ex, f.num('batch')), m = e.metrics;
+  if (f.bool('json')) {
+    const perClass = Object.fromEntries(b.labels.map((l, c) => [l, { precision: m.precision[c], recall: m.recall[c], f1: m.f1[c], support: m.support[c] }]));
+    process.stdout.write(JSON.stringify({
+      examples: ex.length, accuracy: m.accuracy, loss: e.loss, macro_precision: m.macroPrecision, macro_recall: m.macroRecall, macro_f1: m.macroF1,
+      weighted_f1: m.weightedF1, per_class: perClass, labels: b.labels, confusion: m.confusion.map((r) => Array.from(r)),
+    }) + '\n');
+    return 0;
+  }
+  process.stdout.write(`${file}: ${ex.length} examples, accuracy ${(100 * m.accuracy).toFixed(2)}%, loss ${e.loss.toFixed(4)} nats\n\n` +
+    `${formatClassReport(b.labels, m)}\nconfusion matrix (rows: gold, columns: predicted)\n${formatConfusion(b.labels, m.confusion)}`);
+  return 0;
+}
+
+async function predictCommand(argv: string[]): Promise<number> {
+  const { flags: f, positionals, help } = parseFlags('classify predict', argv, { json: { help: 'JSON output' } });
+  if (help) { process.stdout.write(PREDICT_HELP); return 0; }
+  const [ckpt, ...texts] = positionals;
+  if (!ckpt) throw new UserError('classify predict: expected <checkpoint> [text ...] (see rnnkit classify predict --help)');
+  const b = expectKind(await readModelFile(ckpt), 'classifier', 'classify predict').classifier;
+  if (!b.vocab) throw new UserError(`${ckpt}: this classifier reads float vectors, not text`);
+  const inputs = texts.length ? texts : await readLines(process.stdin);
+  const C = b.labels.length;
+  for (let s = 0; s < inputs.length; s += 64) {
+    const chunk = inputs.slice(s, s + 64);
+    b.model.forward(chunk.map((t, i) => encodeText(b, t, `text ${s + i + 1}`)), null);
+    const p = b.model.probabilities();
+    let out = '';
+    chunk.forEach((t, i) => {
+      let best = 0;
+      for (let c = 1; c < C; c++) if (p[i * C + c]! > p[i * C + best]!) best = c;
+      if (f.bool('json')) out += JSON.stringify({ text: t, label: b.labels[best], probabilities: Object.fromEntries(b.labels.map((l, c) => [l, p[i * C + c]])) }) + '\n';
+      else out += `${b.labels[best]}\t${p[i * C + best]!.toFixed(4)}\t${t}\n`;
+    });
+    process.stdout.write(out);
+  }
+  return 0;
+}

@@ -1,0 +1,134 @@
+// What every example-trained command shares (classify, tag, translate train): the
+// optimization and run options, the live progress line, latest/best checkpoints after
+// every epoch, Ctrl-C and --resume, exactly as `rnnkit train` does them.
+import { join } from 'node:path';
+import { UserError } from '../core/errors.js';
+import { OPTIMIZERS } from '../train/optim.js';
+import { NonFiniteError, type UpdateConfig } from '../train/update.js';
+import { runExampleTraining, type EpochReport, type ExampleTrainConfig, type ExampleTrainer, type ExampleTrainerMeta, type ValidationReport } from '../train/examples.js';
+import type { TensorEntry } from '../io/safetensors.js';
+import { writeCheckpointFile } from '../node/checkpoint-file.js';
+import type { FlagTable, FlagValues } from './flags.js';
+import { Progress, formatDuration } from './progress.js';
+
+export const OPTIM_FLAGS: FlagTable = {
+  optimizer: { arg: 'O', help: 'optimizer', choices: OPTIMIZERS, def: 'adam', group: 'Optimization' },
+  lr: { arg: 'X', help: 'learning rate', def: 0.002, min: 0, above: true },
+  momentum: { arg: 'X', help: 'sgd momentum', def: 0.9, min: 0, max: 1 },
+  alpha: { arg: 'X', help: 'rmsprop squared-gradient decay', def: 0.99, min: 0, max: 1 },
+  beta1: { arg: 'X', help: 'adam first-moment decay', def: 0.9, min: 0, max: 1 },
+  beta2: { arg: 'X', help: 'adam second-moment decay', def: 0.999, min: 0, max: 1 },
+  eps: { arg: 'X', help: 'adagrad/rmsprop/adam epsilon', def: 1e-8, min: 0, above: true },
+  clip: { arg: 'N', help: 'clip the global gradient norm to N, 0 = off', def: 5, min: 0 },
+  'clip-value': { arg: 'X', help: 'clip each gradient entry to [-X, X] instead', min: 0 },
+  'lr-decay': { arg: 'F', help: 'multiply lr by F after each epoch ...', def: 1, min: 0, above: true, max: 1 },
+  'lr-decay-after': { arg: 'E', help: '... once E epochs are done', def: 0, int: true, min: 0 },
+};
+
+export const RUN_FLAGS: FlagTable = {
+  batch: { arg: 'B', help: 'examples per update', def: 32, int: true, min: 1, group: 'Run' },
+  epochs: { arg: 'N', help: 'epochs to train', def: 10, int: true, min: 1 },
+  patience: { arg: 'N', help: 'stop after N epochs without a better validation score, 0 = never', def: 0, int: true, min: 0 },
+  'no-bucket': { help: 'do not batch examples of similar length together' },
+  'time-limit': { arg: 'S', help: 'stop after S seconds (validated and saved)', def: 0, min: 0 },
+  'log-every': { arg: 'N', help: 'steps between log lines when not on a terminal', def: 50, int: true, min: 1 },
+  out: { arg: 'DIR', help: 'checkpoints: DIR/latest.safetensors and DIR/best.safetensors' },
+  resume: { arg: 'CKPT', help: 'continue the run saved in CKPT exactly where it stopped' },
+  seed: { arg: 'S', help: 'same seed and options give the same run', def: 1, int: true, min: 0 },
+  quiet: { help: 'print nothing but errors and the final report' },
+};
+
+/** Options that a resumed run takes from its checkpoint. */
+export const FIXED_ON_RESUME = [...Object.keys(OPTIM_FLAGS), 'batch', 'no-bucket', 'seed'];
+
+export function exampleTrainConfig(f: FlagValues): Partial<ExampleTrainConfig> {
+  const u: UpdateConfig = {
+    optimizer: f.choice('optimizer'), lr: f.num('lr'), momentum: f.num('momentum'), alpha: f.num('alpha'),
+    beta1: f.num('beta1'), beta2: f.num('beta2'), eps: f.num('eps'), clip: f.num('clip'),
+    clipValue: f.given('clip-value') ? f.num('clip-value') : 0, lrDecay: f.num('lr-decay'), lrDecayAfter: f.num('lr-decay-after'),
+  };
+  return { ...u, batch: f.num('batch'), epochs: f.num('epochs'), patience: f.num('patience'), bucket: !f.bool('no-bucket'), seed: f.num('seed') };
+}
+
+/** Refuses options that cannot change on --resume (model and optimization come from the checkpoint). */
+export function checkResumable(f: FlagValues, fixed: readonly string[]): void {
+  const bad = fixed.find((k) => f.given(k));
+  if (bad) throw new UserError(`--${bad} cannot be changed when resuming: model and optimizer options come from the checkpoint`);
+}
+
+export interface ExampleRun<E> {
+  command: string;                     // e.g. 'classify train'
+  trainer: ExampleTrainer<E>;
+  validate: () => ValidationReport;
+  /** The score as it should be printed, e.g. 'val accuracy 81.2%'. */
+  describe: (v: ValidationReport) => string;
+  /** Checkpoint bytes of the model with this training state. */
+  encode: (tensors: TensorEntry[], meta: Record<string, string>) => Uint8Array;
+  /** Everything besides the trainer that resume needs (data fingerprints, options), stored as JSON. */
+  runInfo: Record<string, unknown>;
+  outDir: string;
+  resumeCommand: string;               // how to continue, for the interrupt message
+  timeLimit: number;
+  quiet: boolean;
+  logEvery: number;
+}
+
+export interface RunState { trainer: ExampleTrainerMeta; [key: string]: unknown }
+
+/** Trains with progress and checkpoints; returns the exit code (130 after Ctrl-C). */
+export async function runExamples<E>(r: ExampleRun<E>): Promise<{ code: number; best: string; latest: string }> {
+  const t = r.trainer, progress = new Progress(), say = (s: string) => { if (!r.quiet) progress.log(s); };
+  const latest = join(r.outDir, 'latest.safetensors'), best = join(r.outDir, 'best.safetensors');
+  const save = async (path: string) => {
+    const snap = t.snapshot(), state: RunState = { ...r.runInfo, trainer: snap.meta };
+    await writeCheckpointFile(path, r.encode(snap.tensors, { train: JSON.stringify(state) }));
+  };
+  let stop = false;
+  const onSignal = () => {
+    if (stop) process.exit(130);
+    stop = true;
+    if (!r.quiet) progress.log('stopping after this step (Ctrl-C again to quit without saving)...');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const t0 = Date.now(), step0 = t.step;
+  let smooth = NaN, examples = 0;
+  try {
+    const reason = await runExampleTraining(t, { validate: r.validate, timeLimit: r.timeLimit }, {
+      shouldStop: () => stop,
+      onStep(s) {
+        smooth = Number.isNaN(smooth) ? s.loss : 0.95 * smooth + 0.05 * s.loss;
+        examples += s.examples;
+        if (r.quiet) return;
+        const el = (Date.now() - t0) / 1000, perStep = el / (t.step - step0);
+        const left = (t.cfg.epochs - t.epochs) * t.batchesPerEpoch * perStep;
+        const line = `epoch ${t.epochs.toFixed(2)}/${t.cfg.epochs} | step ${t.step} | loss ${smooth.toFixed(4)} | ` +
+          `grad norm ${s.gradNorm.toPrecision(3)}${s.clipped ? ' (clipped)' : ''} | ${Math.round(examples / Math.max(el, 1e-3)).toLocaleString('en')} ex/s | ` +
+          `ETA ${formatDuration(r.timeLimit ? Math.min(left, r.timeLimit - el) : left)}`;
+        if (progress.live) progress.status(line);
+        else if (t.step % r.logEvery === 0) progress.log(line);
+      },
+      async onEpoch(e: EpochReport) {
+        await save(latest);
+        if (e.best) await save(best);
+        say(`epoch ${e.epoch} | step ${e.step} | train loss ${e.trainLoss.toFixed(4)} | val loss ${e.loss.toFixed(4)} | ${r.describe(e)}${e.best ? ' *best*' : ''} | ${formatDuration((Date.now() - t0) / 1000)}`);
+      },
+    });
+    if (reason === 'stopped') {
+      await save(latest);
+      say(`interrupted at step ${t.step}; saved ${latest}\nresume with: ${r.resumeCommand} --resume ${latest}`);
+      return { code: 130, best, latest };
+    }
+    const why = { epochs: 'all epochs', early: `no better validation score for ${t.cfg.patience} epochs`, time: 'time limit' }[reason];
+    say(`done after ${t.epochs.toFixed(2)} epochs (${why}) in ${formatDuration((Date.now() - t0) / 1000)}; best at epoch ${t.bestEpoch}\n` +
+      `checkpoints: ${best} (best), ${latest} (latest)`);
+    return { code: 0, best, latest };
+  } catch (e) {
+    if (e instanceof NonFiniteError) throw new UserError(`${e.message}; checkpoints in ${r.outDir} are from earlier epochs and untouched`);
+    throw e;
+  } finally {
+    progress.clear();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

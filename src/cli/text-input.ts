@@ -1,0 +1,19 @@
+// Small input helpers of the task commands.
+
+/** FNV-1a over strings: tells a resumed run whether it got the same data. */
+export function fingerprint(items: readonly string[]): string {
+  let h = 0x811c9dc5;
+  for (const s of items) {
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 10, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/** The non-blank lines of a stream (standard input), without line ends. */
+export async function readLines(stream: NodeJS.ReadableStream): Promise<string[]> {
+  let text = '';
+  stream.setEncoding('utf8');
+  for await (const chunk of stream) text += chunk as string;
+  return text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
+}
