@@ -8,7 +8,7 @@ import type { Arr, DType, ParamSet, ParamSpec } from '../core/params.js';
 import type { Rng } from '../core/rng.js';
 import { allocArray } from '../core/alloc.js';
 import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
-import { sortByLength, type StepLayout } from '../nn/layout.js';
+import { sortByLength, uniformLayout, type StepLayout } from '../nn/layout.js';
 import { RecurrentStack, stackParamSpecs, type StackConfig, type StackInput, type StackWorkspace } from '../nn/stack.js';
 
 export interface EncoderConfig {
@@ -59,6 +59,8 @@ export class SequenceEncoder {
   lay!: StepLayout;
   order: Int32Array = new Int32Array(0); // sorted position -> batch index of the last forward
   private ws: StackWorkspace | null = null;
+  private stepWs: StackWorkspace | null = null; // step(): one step of up to its B rows
+  private stepLays = new Map<number, StepLayout>();
   private ids = new Int32Array(0);
   private x: Arr;
   private h0: Arr; private c0: Arr;
@@ -146,6 +148,36 @@ export class SequenceEncoder {
 
   initialGrad(k: number): { h: Arr; c: Arr } {
     return this.stack.initialGrad(this.ws!, k);
+  }
+
+  /**
+   * One step of B independent sequences for decoding: input token ids (B) or rows
+   * (B, D); the state h, c ((L*dirs, B, H), no sorting) is read and replaced by the new
+   * one. stepOutput() then gives the top layer's output (B, W). Unidirectional only.
+   */
+  step(input: Int32Array | Arr, B: number, h: Arr, c: Arr): void {
+    if (this.stack.dirs !== 1) throw new Error('encoder: step() runs unidirectional stacks only');
+    let ws = this.stepWs;
+    if (!ws || ws.B < B) ws = this.stepWs = this.stack.workspace(1, Math.max(B, 2 * (ws?.B ?? 0)), this.cfg.input === 'tokens' ? this.cfg.vocab_size : 0);
+    let lay = this.stepLays.get(B);
+    if (!lay) this.stepLays.set(B, lay = uniformLayout(1, B));
+    let si: StackInput;
+    if (this.cfg.input === 'tokens') {
+      if (this.ids.length < B) this.ids = new Int32Array(Math.max(B, ws.B));
+      this.ids.set((input as Int32Array).subarray(0, B));
+      si = { kind: 'tokens', ids: this.ids, emb: this.ps.get(`${this.prefix}embedding.weight`), demb: null, V: this.cfg.vocab_size };
+    } else {
+      if (this.x.length < B * this.D) this.x = allocArray(Math.max(B, ws.B) * this.D, this.dtype);
+      this.x.set((input as Arr).subarray(0, B * this.D));
+      si = { kind: 'float', x: this.x, xOff: 0 };
+    }
+    this.stack.forward(ws, lay, si, h, c);
+    this.stack.finalState(ws, h, c);
+  }
+
+  /** The top layer's output (B, W) of the last step(). */
+  stepOutput(): { a: Arr; off: number } {
+    return this.stack.output(this.stepWs!);
   }
 
   private workspace(T: number, B: number): StackWorkspace {
