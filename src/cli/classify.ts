@@ -17,7 +17,7 @@ import { readTextFile } from '../node/files.js';
 import { readModelFile } from '../node/checkpoint-file.js';
 import { getBackend } from '../backend/registry.js';
 import { expectPositionals, flagHelp, parseFlags, type FlagTable } from './flags.js';
-import { FIXED_ON_RESUME, OPTIM_FLAGS, RUN_FLAGS, checkResumable, exampleTrainConfig, runExamples, type RunState } from './example-run.js';
+import { FIXED_ON_RESUME, OPTIM_FLAGS, RUN_FLAGS, checkResumable, exampleTrainConfig, loadResume, outDirOf, runExamples } from './example-run.js';
 import { fingerprint, readLines } from './text-input.js';
 
 const TRAIN_FLAGS: FlagTable = {
@@ -85,8 +85,6 @@ export async function classifyCommand(argv: string[]): Promise<number> {
   }
 }
 
-interface ClassifyRun extends RunState { data: { name: string; examples: number; hash: string }; val: string | null }
-
 async function readLabelled(path: string): Promise<Labelled[]> {
   return parseLabelled(await readTextFile(path, 'labelled text file'), path);
 }
@@ -102,13 +100,9 @@ async function trainCommand(argv: string[]): Promise<number> {
   let bundle: ClassifierBundle, meta: ExampleTrainerMeta | null = null, tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   const seed = f.num('seed');
   if (resume) {
-    const r = await readModelFile(resume);
-    bundle = expectKind(r, 'classifier', 'classify train --resume').classifier;
-    const state = r.ck.metadata['train'] ? JSON.parse(r.ck.metadata['train']) as ClassifyRun : null;
-    if (!state) throw new UserError(`${resume}: checkpoint has no training state to resume (it holds only model weights)`);
-    if (state.data.hash !== data.hash) throw new UserError(`${file}: not the data this checkpoint was trained on (${state.data.name}, ${state.data.examples} examples)`);
-    meta = state.trainer;
-    tensors = r.ck.tensors;
+    const r = await loadResume(resume, 'classifier', 'classify train', data, file!);
+    ({ classifier: bundle } = r.loaded);
+    meta = r.state.trainer; tensors = r.tensors;
   } else {
     const tokenizer: Tokenizer = { units: f.choice<Units>('units'), lowercase: f.bool('lowercase') };
     const split = f.given('val') ? { train: all } : holdOut(all, f.num('val-fraction'), new Rng(seed * 31 + 7));
@@ -138,12 +132,12 @@ async function trainCommand(argv: string[]): Promise<number> {
     const e = evaluateClassifier(bundle.model, valEx);
     return { score: e.metrics.accuracy, loss: e.loss, metrics: { accuracy: e.metrics.accuracy, macroF1: e.metrics.macroF1 } };
   };
-  const outDir = f.str('out') ?? (resume ? resume.replace(/[/\\][^/\\]*$/, '') || '.' : 'checkpoints/classify');
+  const outDir = outDirOf(f, 'classify');
   const res = await runExamples({
     command: 'classify train', trainer, validate, outDir, timeLimit: f.num('time-limit'), quiet: f.bool('quiet'), logEvery: f.num('log-every'),
     describe: (v) => `val accuracy ${(100 * v.metrics['accuracy']!).toFixed(2)}% (macro-F1 ${v.metrics['macroF1']!.toFixed(3)})`,
     encode: (t, md) => encodeClassifier(bundle, t, md),
-    runInfo: { data, val: f.str('val') ?? null } satisfies Omit<ClassifyRun, 'trainer'>,
+    runInfo: { data },
     resumeCommand: `rnnkit classify train ${file}${f.given('val') ? ` --val ${f.str('val')}` : ''}`,
   });
   if (res.code !== 0) return res.code;

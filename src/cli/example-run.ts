@@ -7,7 +7,8 @@ import { OPTIMIZERS } from '../train/optim.js';
 import { NonFiniteError, type UpdateConfig } from '../train/update.js';
 import { runExampleTraining, type EpochReport, type ExampleTrainConfig, type ExampleTrainer, type ExampleTrainerMeta, type ValidationReport } from '../train/examples.js';
 import type { TensorEntry } from '../io/safetensors.js';
-import { writeCheckpointFile } from '../node/checkpoint-file.js';
+import { readModelFile, writeCheckpointFile } from '../node/checkpoint-file.js';
+import { expectKind, type LoadedModel, type ModelKind } from '../models/checkpoints.js';
 import type { FlagTable, FlagValues } from './flags.js';
 import { Progress, formatDuration } from './progress.js';
 
@@ -64,8 +65,8 @@ export interface ExampleRun<E> {
   describe: (v: ValidationReport) => string;
   /** Checkpoint bytes of the model with this training state. */
   encode: (tensors: TensorEntry[], meta: Record<string, string>) => Uint8Array;
-  /** Everything besides the trainer that resume needs (data fingerprints, options), stored as JSON. */
-  runInfo: Record<string, unknown>;
+  /** Everything besides the trainer that resume needs (the data's fingerprint, options), stored as JSON. */
+  runInfo: Omit<RunState, 'trainer'>;
   outDir: string;
   resumeCommand: string;               // how to continue, for the interrupt message
   timeLimit: number;
@@ -73,14 +74,36 @@ export interface ExampleRun<E> {
   logEvery: number;
 }
 
-export interface RunState { trainer: ExampleTrainerMeta; [key: string]: unknown }
+/** What a training checkpoint's `train` metadata holds: the trainer's position and the data it trained on. */
+export interface RunState { trainer: ExampleTrainerMeta; data: DataPrint; [key: string]: unknown }
+
+/** A training file's identity, so --resume refuses other data. */
+export interface DataPrint { name: string; examples: number; hash: string }
+
+/** The model, training state and tensors of a checkpoint to resume, checked against the data. */
+export async function loadResume<K extends ModelKind>(path: string, kind: K, command: string, data: DataPrint, file: string):
+  Promise<{ loaded: Extract<LoadedModel, { kind: K }>; state: RunState; tensors: Map<string, { shape: number[]; data: Float32Array }> }> {
+  const r = await readModelFile(path);
+  const loaded = expectKind(r, kind, `${command} --resume`);
+  const raw = r.ck.metadata['train'];
+  if (!raw) throw new UserError(`${path}: checkpoint has no training state to resume (it holds only model weights)`);
+  const state = JSON.parse(raw) as RunState;
+  if (state.data?.hash !== data.hash) throw new UserError(`${file}: not the data this checkpoint was trained on (${state.data?.name}, ${state.data?.examples} examples)`);
+  return { loaded, state, tensors: r.ck.tensors };
+}
+
+/** --out, else next to the resumed checkpoint, else checkpoints/<name>. */
+export function outDirOf(f: FlagValues, name: string): string {
+  const resume = f.str('resume');
+  return f.str('out') ?? (resume ? resume.replace(/[/\\][^/\\]*$/, '') || '.' : join('checkpoints', name));
+}
 
 /** Trains with progress and checkpoints; returns the exit code (130 after Ctrl-C). */
 export async function runExamples<E>(r: ExampleRun<E>): Promise<{ code: number; best: string; latest: string }> {
   const t = r.trainer, progress = new Progress(), say = (s: string) => { if (!r.quiet) progress.log(s); };
   const latest = join(r.outDir, 'latest.safetensors'), best = join(r.outDir, 'best.safetensors');
   const save = async (path: string) => {
-    const snap = t.snapshot(), state: RunState = { ...r.runInfo, trainer: snap.meta };
+    const snap = t.snapshot(), state = { ...r.runInfo, trainer: snap.meta } as RunState;
     await writeCheckpointFile(path, r.encode(snap.tensors, { train: JSON.stringify(state) }));
   };
   let stop = false;

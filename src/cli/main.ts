@@ -10,6 +10,9 @@ import { benchCommand } from './bench.js';
 import { memoryCommand } from './memory.js';
 import { analyzeCommand } from './analyze.js';
 import { classifyCommand } from './classify.js';
+import { tagCommand } from './tag.js';
+import { translateCommand } from './translate.js';
+import { infoCheckpoint } from './info.js';
 
 const HELP = `Usage: rnnkit <command> [options]
 
@@ -21,6 +24,8 @@ Commands:
   memory                         long-range memory benchmark (copy task): RNN vs LSTM vs GRU
   analyze gradients [<ckpt>...]  vanishing/exploding gradients: norm vs distance, Jacobians
   classify train|eval|predict    many-to-one text classification (label<TAB>text files)
+  tag train|eval|predict         a label per token (token<TAB>tag conll files)
+  translate train|eval|<ckpt>    sequence to sequence (source<TAB>target files)
   info [<checkpoint>]            version and compute backends, or what a checkpoint holds
 
 Common options:
@@ -35,6 +40,14 @@ function version(): string {
   return pkg.version;
 }
 
+async function versionInfo(cmd: string): Promise<number> {
+  process.stdout.write(`rnnkit ${version()} (node ${process.versions.node}), backend: ${getBackend().name} (available: ${availableBackends().join(', ')})\n`);
+  if (cmd === 'info') {
+    for (const [name, why] of Object.entries(await loadBackends())) process.stdout.write(`  ${name}: unavailable (${why})\n`);
+  }
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   // --backend may appear anywhere; the commands accept and ignore it. The backend is
@@ -46,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
     if (!name || name.startsWith('-')) throw new UserError('--backend needs a name (auto, native, wasm or ref)');
     backend = name;
   }
-  if (['train', 'sample', 'eval', 'bench', 'memory', 'analyze', 'classify', 'info', '--version', '-v'].includes(cmd ?? '')) {
+  if (['train', 'sample', 'eval', 'bench', 'memory', 'analyze', 'classify', 'tag', 'translate', 'info', '--version', '-v'].includes(cmd ?? '')) {
     await loadBackends();
     if (backend !== 'auto' && !(BACKEND_PREFERENCE as readonly string[]).includes(backend)) {
       throw new UserError(`unknown backend '${backend}' (backends: auto, ${BACKEND_PREFERENCE.join(', ')})`);
@@ -61,14 +74,17 @@ async function main(argv: string[]): Promise<number> {
     case 'memory': return memoryCommand(rest);
     case 'analyze': return analyzeCommand(rest);
     case 'classify': return classifyCommand(rest);
-    case 'info':
+    case 'tag': return tagCommand(rest);
+    case 'translate': return translateCommand(rest);
+    case 'info': {
+      const files = rest.filter((a, i) => !a.startsWith('-') && rest[i - 1] !== '--backend');
+      if (files.length > 1) throw new UserError('info: expected at most one <checkpoint>');
+      if (files.length === 1) return infoCheckpoint(files[0]!, rest.includes('--json'));
+      return versionInfo(cmd);
+    }
     case '--version':
     case '-v':
-      process.stdout.write(`rnnkit ${version()} (node ${process.versions.node}), backend: ${getBackend().name} (available: ${availableBackends().join(', ')})\n`);
-      if (cmd === 'info') {
-        for (const [name, why] of Object.entries(await loadBackends())) process.stdout.write(`  ${name}: unavailable (${why})\n`);
-      }
-      return 0;
+      return versionInfo(cmd);
     case undefined:
     case 'help':
     case '--help':
@@ -76,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return cmd === undefined ? 1 : 0;
     default:
-      throw new UserError(`unknown command '${cmd}' (commands: train, sample, eval, bench, memory, analyze, classify, info; see rnnkit --help)`);
+      throw new UserError(`unknown command '${cmd}' (commands: train, sample, eval, bench, memory, analyze, classify, tag, translate, info; see rnnkit --help)`);
   }
 }
 

@@ -3,16 +3,23 @@ import { UserError } from '../core/errors.js';
 import { parseCheckpoint, type ParsedCheckpoint } from '../io/checkpoint.js';
 import { readCharLM, type DecodedCheckpoint } from './charlm-checkpoint.js';
 import { readClassifier, type ClassifierBundle } from './classifier-checkpoint.js';
+import { readGenerator, readSeq2Seq, readTagger, type GeneratorBundle, type Seq2SeqBundle, type TaggerBundle } from './task-checkpoints.js';
 
 export type LoadedModel =
   | { kind: 'charlm'; charlm: DecodedCheckpoint }
-  | { kind: 'classifier'; classifier: ClassifierBundle };
+  | { kind: 'classifier'; classifier: ClassifierBundle }
+  | { kind: 'tagger'; tagger: TaggerBundle }
+  | { kind: 'generator'; generator: GeneratorBundle }
+  | { kind: 'seq2seq'; seq2seq: Seq2SeqBundle };
 
 export type ModelKind = LoadedModel['kind'];
 
 const READERS: { [K in ModelKind]: (ck: ParsedCheckpoint) => LoadedModel } = {
   charlm: (ck) => ({ kind: 'charlm', charlm: readCharLM(ck) }),
   classifier: (ck) => ({ kind: 'classifier', classifier: readClassifier(ck) }),
+  tagger: (ck) => ({ kind: 'tagger', tagger: readTagger(ck) }),
+  generator: (ck) => ({ kind: 'generator', generator: readGenerator(ck) }),
+  seq2seq: (ck) => ({ kind: 'seq2seq', seq2seq: readSeq2Seq(ck) }),
 };
 
 export const MODEL_KINDS = Object.keys(READERS) as ModelKind[];
