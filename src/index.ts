@@ -11,6 +11,37 @@ export {
   type RecurrentBackwardOptions, type RecurrentBackwardResult,
 } from './nn/recurrent-layer.js';
 export { CELL_TYPES, type CellType } from './nn/recurrent.js';
+export { RecurrentStack, type StackConfig, type InitialState as StackInitialState } from './nn/stack.js';
+export { uniformLayout, packedLayout, sortByLength, type StepLayout } from './nn/layout.js';
+export { POOLS, type Pool } from './nn/pool.js';
+// models for every task shape (docs/models.md)
+export { SequenceEncoder, type EncoderConfig, type Sequence } from './models/encoder.js';
+export { Classifier, type ClassifierConfig, type ClassifierExample } from './models/classifier.js';
+export { Tagger, type TaggerConfig, type TaggerExample } from './models/tagger.js';
+export { Generator, type GeneratorConfig, type GeneratorExample, type GeneratorOutput } from './models/generator.js';
+export { Seq2Seq, ATTENTIONS, type Seq2SeqConfig, type Seq2SeqExample, type AttentionKind } from './models/seq2seq.js';
+export { beamSearch, decodeOne, type StepDecoder, type BeamOptions, type Hypothesis } from './models/beam.js';
+export { encodeClassifier, type ClassifierBundle } from './models/classifier-checkpoint.js';
+export {
+  encodeTagger, encodeGenerator, encodeSeq2Seq, type TaggerBundle, type GeneratorBundle, type Seq2SeqBundle,
+} from './models/task-checkpoints.js';
+export { readModel, expectKind, MODEL_KINDS, type LoadedModel, type ModelKind } from './models/checkpoints.js';
+// training on examples, and the task glue
+export {
+  ExampleTrainer, runExampleTraining, DEFAULT_EXAMPLE_TRAIN, type ExampleModel, type ExampleTrainConfig, type ValidationReport,
+  type EpochReport, type ExampleStep,
+} from './train/examples.js';
+export { Updater, DEFAULT_UPDATE, type UpdateConfig } from './train/update.js';
+export { classifierTask, evaluateClassifier, textExamples, textVocabulary, holdOut, type ClassifierEvaluation } from './tasks/classify.js';
+export { taggerTask, evaluateTagger, tagExamples, tagVocabulary, type TagEvaluation } from './tasks/tag.js';
+export { seq2seqTask, evaluateTranslation, pairExamples, translationVocabularies, translateText, type TranslationScores } from './tasks/translate.js';
+// data and metrics
+export { TokenVocab, tokenize, detokenize, UNITS, UNK, BOS, EOS, type Tokenizer, type Units } from './data/tokens.js';
+export { parseLabelled, parsePairs, parseConll, formatConll, type Labelled, type Pair, type TaggedSequence } from './data/datasets.js';
+export { parseIdxImages, parseIdxLabels, mnistSet, type MnistSet } from './data/mnist.js';
+export { corpusBleu, sacreBleu, tokenize13a, type BleuResult } from './metrics/bleu.js';
+export { classificationMetrics, formatClassReport, formatConfusion, type ClassificationMetrics } from './metrics/classification.js';
+export { levenshtein, tokenErrorRate } from './metrics/edit-distance.js';
 export { Vocab } from './data/vocab.js';
 export { Rng } from './core/rng.js';
 export { UserError } from './core/errors.js';

@@ -10,7 +10,9 @@ import { ATTENTIONS, Seq2Seq, type AttentionKind } from '../models/seq2seq.js';
 import { encodeSeq2Seq, type Seq2SeqBundle } from '../models/task-checkpoints.js';
 import { expectKind } from '../models/checkpoints.js';
 import { ExampleTrainer, type ExampleTrainerMeta } from '../train/examples.js';
-import { encodeSource, evaluateTranslation, pairExamples, seq2seqTask, translateText, translationVocabularies } from '../tasks/translate.js';
+import { attentionMap, encodeSource, evaluateTranslation, pairExamples, seq2seqTask, translateText, translationVocabularies } from '../tasks/translate.js';
+import { writeFileAtomic } from '../node/files.js';
+import { svgToPng } from '../viz/png.js';
 import { readTextFile } from '../node/files.js';
 import { readModelFile } from '../node/checkpoint-file.js';
 import { getBackend } from '../backend/registry.js';
@@ -67,11 +69,16 @@ distance in target tokens over reference tokens), and the teacher-forced loss.
 
 ${flagHelp({ ...DECODE_FLAGS, json: { help: 'one JSON object, with every output' } })}`;
 
+const TRANSLATE_FLAGS: FlagTable = {
+  ...DECODE_FLAGS,
+  heatmap: { arg: 'FILE', help: 'attention of the first output on its source, as an SVG (or .png) heat map' },
+};
+
 const TRANSLATE_HELP = `Usage: rnnkit translate <checkpoint> [text ...]
 
 Translates each text given, or each line of standard input, one output per line.
 
-${flagHelp(DECODE_FLAGS)}`;
+${flagHelp(TRANSLATE_FLAGS)}`;
 
 export async function translateCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -165,13 +172,21 @@ async function evalCommand(argv: string[]): Promise<number> {
 }
 
 async function translateText_(argv: string[]): Promise<number> {
-  const { flags: f, positionals, help } = parseFlags('translate', argv, DECODE_FLAGS);
+  const { flags: f, positionals, help } = parseFlags('translate', argv, TRANSLATE_FLAGS);
   if (help) { process.stdout.write(TRANSLATE_HELP); return 0; }
   const [ckpt, ...texts] = positionals;
   const b = expectKind(await readModelFile(ckpt!), 'seq2seq', 'translate').seq2seq;
+  const heat = f.str('heatmap');
+  if (heat && b.model.config.attention === 'none') throw new UserError(`--heatmap: ${ckpt} has no attention (trained with --attention none)`);
   const lines = texts.length ? texts : await readLines(process.stdin);
   let out = '';
-  lines.forEach((t, i) => { out += translateText(b, encodeSource(b, t, `text ${i + 1}`), { beam: f.num('beam'), alpha: f.num('alpha') }) + '\n'; });
+  const outputs = lines.map((t, i) => translateText(b, encodeSource(b, t, `text ${i + 1}`), { beam: f.num('beam'), alpha: f.num('alpha') }));
+  for (const o of outputs) out += o + '\n';
   process.stdout.write(out);
+  if (heat && lines.length) {
+    const { svg } = attentionMap(b, lines[0]!, outputs[0]!);
+    await writeFileAtomic(heat, heat.endsWith('.png') ? await svgToPng(svg, { scale: 2 }) : svg);
+    process.stderr.write(`wrote ${heat}\n`);
+  }
   return 0;
 }

@@ -11,6 +11,7 @@ import type { Seq2SeqBundle } from '../models/task-checkpoints.js';
 import type { ExampleModel } from '../train/examples.js';
 import { sacreBleu } from '../metrics/bleu.js';
 import { tokenErrorRate } from '../metrics/edit-distance.js';
+import { heatmap } from '../viz/heatmap.js';
 
 export function translationVocabularies(train: readonly Pair[], st: Tokenizer, tt: Tokenizer, minCount: number): { source: TokenVocab; target: TokenVocab } {
   return {
@@ -72,4 +73,11 @@ export function evaluateTranslation(b: Seq2SeqBundle, pairs: readonly Pair[], ex
     loss: loss / Math.max(1, count),
     hypotheses,
   };
+}
+
+/** The attention of an output on its source as an SVG heat map (rows: output tokens and </s>, columns: source tokens). */
+export function attentionMap(b: Seq2SeqBundle, source: string, output: string): { svg: string; weights: Float32Array } {
+  const src = tokenize(source, b.sourceTokenizer), tgt = tokenize(output, b.targetTokenizer);
+  const weights = b.model.alignment(b.source.encode(src, 'source'), b.target.encode(tgt, 'output'));
+  return { svg: heatmap([...tgt, EOS], src, weights, { title: `${source}  ->  ${output}`, values: true }), weights };
 }
