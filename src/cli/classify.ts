@@ -12,7 +12,8 @@ import { encodeClassifier, type ClassifierBundle } from '../models/classifier-ch
 import { expectKind } from '../models/checkpoints.js';
 import { ExampleTrainer, type ExampleTrainerMeta } from '../train/examples.js';
 import { classifierTask, encodeText, evaluateClassifier, holdOut, textExamples, textVocabulary } from '../tasks/classify.js';
-import { formatClassReport, formatConfusion } from '../metrics/classification.js';
+import { classificationMetrics, formatClassReport, formatConfusion } from '../metrics/classification.js';
+import { trainBowLogReg } from '../baselines/bow-logreg.js';
 import { readTextFile } from '../node/files.js';
 import { readModelFile } from '../node/checkpoint-file.js';
 import { getBackend } from '../backend/registry.js';
@@ -23,6 +24,7 @@ import { fingerprint, readLines } from './text-input.js';
 const TRAIN_FLAGS: FlagTable = {
   val: { arg: 'FILE', help: 'validation examples (default: hold out --val-fraction of the training file)', group: 'Data' },
   test: { arg: 'FILE', help: 'test examples, scored with the best checkpoint at the end' },
+  baseline: { help: 'also score a bag-of-words logistic regression trained on the same split (validation and test)' },
   'val-fraction': { arg: 'F', help: 'share of each label held out for validation without --val', def: 0.1, min: 0, above: true, max: 0.5 },
   units: { arg: 'U', help: 'tokens', choices: UNITS, def: 'words' },
   lowercase: { help: 'lowercase the text before splitting it' },
@@ -141,11 +143,20 @@ async function trainCommand(argv: string[]): Promise<number> {
     resumeCommand: `rnnkit classify train ${file}${f.given('val') ? ` --val ${f.str('val')}` : ''}`,
   });
   if (res.code !== 0) return res.code;
-  if (f.given('test')) {
+  const test = f.given('test') ? await readLabelled(f.str('test')!) : null;
+  if (test) {
     const r = await readModelFile(res.best), best = expectKind(r, 'classifier', 'classify').classifier;
-    const testEx = textExamples(best, await readLabelled(f.str('test')!), f.str('test')!);
+    const testEx = textExamples(best, test, f.str('test')!);
     const e = evaluateClassifier(best.model, testEx);
     process.stdout.write(`test (${f.str('test')}, best checkpoint): accuracy ${(100 * e.metrics.accuracy).toFixed(2)}% over ${testEx.length} examples, macro-F1 ${e.metrics.macroF1.toFixed(3)}\n`);
+  }
+  if (f.bool('baseline')) {
+    // the same training examples, labels and lowercasing; whitespace words whatever --units says
+    const index = new Map(bundle.labels.map((l, i) => [l, i])), lower = bundle.tokenizer!.lowercase;
+    const bow = trainBowLogReg(split.train.map((e) => e.text), split.train.map((e) => index.get(e.label)!), bundle.labels.length, { lowercase: lower, seed: cfg.seed ?? 1 });
+    const score = (items: Labelled[]) => classificationMetrics(Int32Array.from(items, (e) => index.get(e.label) ?? -1), bow.predict(items.map((e) => e.text)), bundle.labels.length).accuracy;
+    process.stdout.write(`bag-of-words logistic regression on the same split: val accuracy ${(100 * score(split.val)).toFixed(2)}%` +
+      `${test ? `, test accuracy ${(100 * score(test)).toFixed(2)}%` : ''}\n`);
   }
   return 0;
 }
