@@ -3,28 +3,16 @@
 // every epoch, Ctrl-C and --resume, exactly as `rnnkit train` does them.
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
-import { OPTIMIZERS } from '../train/optim.js';
-import { NonFiniteError, type UpdateConfig } from '../train/update.js';
+import { NonFiniteError } from '../train/update.js';
+import { OPTIM_FLAGS, updateConfig } from './optim-flags.js';
+
+export { OPTIM_FLAGS };
 import { runExampleTraining, type EpochReport, type ExampleTrainConfig, type ExampleTrainer, type ExampleTrainerMeta, type ValidationReport } from '../train/examples.js';
 import type { TensorEntry } from '../io/safetensors.js';
 import { readModelFile, writeCheckpointFile } from '../node/checkpoint-file.js';
 import { expectKind, type LoadedModel, type ModelKind } from '../models/checkpoints.js';
 import type { FlagTable, FlagValues } from './flags.js';
 import { Progress, formatDuration } from './progress.js';
-
-export const OPTIM_FLAGS: FlagTable = {
-  optimizer: { arg: 'O', help: 'optimizer', choices: OPTIMIZERS, def: 'adam', group: 'Optimization' },
-  lr: { arg: 'X', help: 'learning rate', def: 0.002, min: 0, above: true },
-  momentum: { arg: 'X', help: 'sgd momentum', def: 0.9, min: 0, max: 1 },
-  alpha: { arg: 'X', help: 'rmsprop squared-gradient decay', def: 0.99, min: 0, max: 1 },
-  beta1: { arg: 'X', help: 'adam first-moment decay', def: 0.9, min: 0, max: 1 },
-  beta2: { arg: 'X', help: 'adam second-moment decay', def: 0.999, min: 0, max: 1 },
-  eps: { arg: 'X', help: 'adagrad/rmsprop/adam epsilon', def: 1e-8, min: 0, above: true },
-  clip: { arg: 'N', help: 'clip the global gradient norm to N, 0 = off', def: 5, min: 0 },
-  'clip-value': { arg: 'X', help: 'clip each gradient entry to [-X, X] instead', min: 0 },
-  'lr-decay': { arg: 'F', help: 'multiply lr by F after each epoch ...', def: 1, min: 0, above: true, max: 1 },
-  'lr-decay-after': { arg: 'E', help: '... once E epochs are done', def: 0, int: true, min: 0 },
-};
 
 export const RUN_FLAGS: FlagTable = {
   batch: { arg: 'B', help: 'examples per update', def: 32, int: true, min: 1, group: 'Run' },
@@ -43,12 +31,7 @@ export const RUN_FLAGS: FlagTable = {
 export const FIXED_ON_RESUME = [...Object.keys(OPTIM_FLAGS), 'batch', 'no-bucket', 'seed'];
 
 export function exampleTrainConfig(f: FlagValues): Partial<ExampleTrainConfig> {
-  const u: UpdateConfig = {
-    optimizer: f.choice('optimizer'), lr: f.num('lr'), momentum: f.num('momentum'), alpha: f.num('alpha'),
-    beta1: f.num('beta1'), beta2: f.num('beta2'), eps: f.num('eps'), clip: f.num('clip'),
-    clipValue: f.given('clip-value') ? f.num('clip-value') : 0, lrDecay: f.num('lr-decay'), lrDecayAfter: f.num('lr-decay-after'),
-  };
-  return { ...u, batch: f.num('batch'), epochs: f.num('epochs'), patience: f.num('patience'), bucket: !f.bool('no-bucket'), seed: f.num('seed') };
+  return { ...updateConfig(f), batch: f.num('batch'), epochs: f.num('epochs'), patience: f.num('patience'), bucket: !f.bool('no-bucket'), seed: f.num('seed') };
 }
 
 /** Refuses options that cannot change on --resume (model and optimization come from the checkpoint). */

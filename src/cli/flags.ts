@@ -23,10 +23,26 @@ export interface Flag {
 export type FlagTable = Record<string, Flag>;
 
 export class FlagValues {
-  constructor(readonly command: string, readonly table: FlagTable, private values: Record<string, string | boolean | undefined>) {}
+  private values: Record<string, string | boolean | undefined>;
 
-  /** Whether the user gave the option. */
+  /** preset: values that replace the table's defaults (a --preset); what the user gave still wins. */
+  constructor(readonly command: string, readonly table: FlagTable, private user: Record<string, string | boolean | undefined>, preset: Record<string, string> = {}) {
+    this.values = { ...preset };
+    for (const [k, v] of Object.entries(user)) if (v !== undefined) this.values[k] = v;
+  }
+
+  /** The same options over a preset's defaults. */
+  withPreset(preset: Record<string, string>): FlagValues {
+    return new FlagValues(this.command, this.table, this.user, preset);
+  }
+
+  /** Whether the user gave the option (a preset's value does not count). */
   given(name: string): boolean {
+    return this.user[this.known(name)] !== undefined;
+  }
+
+  /** Whether the option has a value, from the user or a preset. */
+  set(name: string): boolean {
     return this.values[this.known(name)] !== undefined;
   }
 
@@ -89,10 +105,21 @@ export function flagHelp(table: FlagTable): string {
     if (f.group) out += `${out ? '\n' : ''}${f.group}:\n`;
     const def = f.def === undefined || f.def === false ? '' : ` (${f.def === true ? 'on' : f.def})`;
     const choices = f.choices ? ` ${f.choices.join(' | ')}` : '';
-    const text = `${f.help}${choices ? `:${choices}` : ''}${def}`;
-    out += left.length + 1 > width ? `${left}\n${' '.repeat(width)}${text}\n` : `${left.padEnd(width)}${text}\n`;
+    const lines = wrap(`${f.help}${choices ? `:${choices}` : ''}${def}`, 80 - width), pad = ' '.repeat(width);
+    out += left.length + 1 > width ? `${left}\n${pad}` : left.padEnd(width);
+    out += lines.join(`\n${pad}`) + '\n';
   }
-  return out + `${' '.repeat(0)}  -h, --help\n`;
+  return out + '  -h, --help\n';
+}
+
+/** Words of text in lines of at most n characters (a longer word gets its own line). */
+function wrap(text: string, n: number): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const w of text.split(' ')) {
+    if (cur && cur.length + 1 + w.length > n) { lines.push(cur); cur = w; } else cur = cur ? `${cur} ${w}` : w;
+  }
+  return [...lines, cur];
 }
 
 /** Exactly the named positional arguments. */

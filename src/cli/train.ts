@@ -1,21 +1,57 @@
 // rnnkit train <text-file>: char-rnn style training with validation, samples,
 // best/latest checkpoints, exact resume, and a clean stop on Ctrl-C.
 import { basename, dirname, join } from 'node:path';
-import { parse, num, oneOf, positionals, type Options } from './args.js';
+import { expectPositionals, flagHelp, parseFlags, type FlagTable } from './flags.js';
+import { OPTIM_FLAGS, updateConfig } from './optim-flags.js';
+import { checkResumable } from './example-run.js';
 import { Progress, formatDuration } from './progress.js';
 import { UserError } from '../core/errors.js';
 import { readTextFile } from '../node/files.js';
 import { readCheckpointFile, writeCheckpointFile } from '../node/checkpoint-file.js';
 import { LanguageModel } from '../models/language-model.js';
 import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
-import { Trainer, DEFAULT_TRAIN, FEED_MODES, NonFiniteError, type TrainConfig, type TrainerMeta } from '../train/trainer.js';
-import { SCHEDULES } from '../train/schedule.js';
+import { Trainer, FEED_MODES, NonFiniteError, type FeedMode, type TrainConfig, type TrainerMeta } from '../train/trainer.js';
+import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
 import { INITIAL_STATES, isReferenceConfig, type InitialState } from '../models/char-lm.js';
 import { open, type FileHandle } from 'node:fs/promises';
-import { OPTIMIZERS } from '../train/optim.js';
 import { runTraining, type EvalReport } from '../train/run.js';
 import { splitText } from '../train/train-text.js';
 import { getBackend } from '../backend/registry.js';
+
+const FLAGS: FlagTable = {
+  cell: { arg: 'C', help: 'recurrent cell', choices: CELL_TYPES, def: 'lstm', group: 'Model' },
+  layers: { arg: 'L', help: 'stacked recurrent layers', def: 2, int: true, min: 1 },
+  hidden: { arg: 'H', help: 'hidden units per layer', def: 128, int: true, min: 1 },
+  embedding: { arg: 'E', help: 'embedding size', def: 64, int: true, min: 1 },
+  dropout: { arg: 'P', help: 'dropout between layers, training only', def: 0, min: 0, max: 0.99 },
+  'recurrent-dropout': { arg: 'P', help: 'variational dropout on h(t-1) -> W_hh, one mask per sequence, training only', def: 0, min: 0, max: 0.99 },
+  'layer-norm': { help: 'layer-normalised cells (Ba et al. 2016)' },
+  'forget-bias': { arg: 'X', help: "LSTM forget-gate bias at init; 'none' keeps PyTorch's uniform init", def: 1 },
+  'init-state': { arg: 'S', help: 'the state each stream starts from', choices: INITIAL_STATES, def: 'zero' },
+  'init-noise': { arg: 'X', help: 'noisy: std of that noise, training only', def: 0.1, min: 0 },
+  'sum-outputs': { help: "the output layer reads the sum of all layers' outputs" },
+  batch: { arg: 'B', help: 'parallel streams', def: 32, int: true, min: 1, group: 'Data and BPTT' },
+  seq: { arg: 'K1', help: 'steps per update (k1)', def: 64, int: true, min: 1 },
+  bptt: { arg: 'K2', help: 'steps each update backpropagates through (k2; default K1)', int: true, min: 1 },
+  feed: { arg: 'F', help: "inputs: the true characters, the model's own samples, or a schedule from one to the other", choices: FEED_MODES, def: 'teacher' },
+  schedule: { arg: 'S', help: 'how the fed-back share rises', choices: SCHEDULES, def: 'linear' },
+  'schedule-steps': { arg: 'N', help: 'updates until the schedule feeds back 1/2 (linear: all)', def: 10000, min: 0, above: true },
+  'feed-max': { arg: 'P', help: 'the schedule never feeds back more than P', def: 1, min: 0, max: 1 },
+  ...OPTIM_FLAGS,
+  pascanu: { arg: 'W', help: "add W x Pascanu et al.'s gradient-norm regularizer (rnn_tanh, rnn_relu)", def: 0, min: 0 },
+  epochs: { arg: 'N', help: 'epochs to train', def: 10, min: 0, above: true, group: 'Run' },
+  steps: { arg: 'N', help: 'total updates instead of --epochs', int: true, min: 1 },
+  'time-limit': { arg: 'S', help: 'stop after S seconds (checkpoint saved)', def: 0, min: 0 },
+  'eval-every': { arg: 'N', help: 'steps between validation, sample, checkpoint', def: 250, int: true, min: 1 },
+  'sample-length': { arg: 'N', help: 'characters sampled at each evaluation', def: 200, int: true, min: 0 },
+  'log-every': { arg: 'N', help: 'steps between log lines when not on a terminal', def: 50, int: true, min: 1 },
+  'log-csv': { arg: 'FILE', help: 'one line per update: step, loss, gradient norm before clipping, clipped, lr, fed-back fraction, tokens/s' },
+  out: { arg: 'DIR', help: 'checkpoint directory: DIR/latest.safetensors and DIR/best.safetensors (lowest validation loss)', def: 'checkpoints' },
+  resume: { arg: 'CKPT', help: "continue the run saved in CKPT exactly where it stopped (checkpoints go to CKPT's directory unless --out is given)" },
+  seed: { arg: 'S', help: 'same seed and options give the same run', def: 1, int: true, min: 0 },
+  preset: { arg: 'NAME', help: 'demo: a 2x256 LSTM trained for two minutes', choices: ['demo'] },
+  quiet: { help: 'print nothing but errors' },
+};
 
 export const TRAIN_HELP = `Usage: rnnkit train <text-file> [options]
 
@@ -25,83 +61,12 @@ the file. B streams of the training text advance k1 steps per update, carrying
 each stream's hidden state forward; each update backpropagates through the last
 k2 steps (truncated BPTT(k1, k2); docs/training.md).
 
-Model:
-  --cell C             lstm | gru | rnn_tanh | rnn_relu          (lstm)
-  --layers L           stacked recurrent layers                  (2)
-  --hidden H           hidden units per layer                    (128)
-  --embedding E        embedding size                            (64)
-  --dropout P          dropout between layers, training only     (0)
-  --recurrent-dropout P  variational dropout on h(t-1) -> W_hh, one mask
-                       per sequence, training only               (0)
-  --layer-norm         layer-normalised cells (Ba et al. 2016)
-  --forget-bias X      LSTM forget-gate bias at init; 'none' keeps
-                       PyTorch's uniform init                    (1)
-  --init-state S       zero | learned | noisy: the state each stream
-                       starts from                               (zero)
-  --init-noise X       noisy: std of that noise, training only   (0.1)
-  --sum-outputs        the output layer reads the sum of all layers' outputs
-Data and BPTT:
-  --batch B            parallel streams                          (32)
-  --seq K1             steps per update (k1)                     (64)
-  --bptt K2            steps each update backpropagates through (k2) (= K1)
-  --feed F             teacher | free | scheduled: inputs are the true
-                       characters, the model's own samples, or a schedule
-                       rising from one to the other              (teacher)
-  --schedule S         linear | inverse-sigmoid | exponential    (linear)
-  --schedule-steps N   updates until the schedule feeds back 1/2 (linear: all) (10000)
-  --feed-max P         the schedule never feeds back more than P (1)
-Optimization:
-  --optimizer O        sgd | adagrad | rmsprop | adam            (adam)
-  --lr X               learning rate                             (0.002)
-  --momentum X         sgd momentum                              (0.9)
-  --alpha X            rmsprop squared-gradient decay            (0.99)
-  --beta1 X, --beta2 X adam moment decays                        (0.9, 0.999)
-  --eps X              adagrad/rmsprop/adam epsilon              (1e-8)
-  --clip N             clip the global gradient norm to N, 0=off (5)
-  --clip-value X       clip each gradient entry to [-X, X] instead
-  --pascanu W          add W x Pascanu et al.'s gradient-norm regularizer
-                       (rnn_tanh, rnn_relu)                      (0)
-  --lr-decay F         multiply lr by F after each epoch ...     (1 = none)
-  --lr-decay-after E   ... once E epochs are done                (0)
-Run:
-  --epochs N           epochs to train                           (10)
-  --steps N            total updates instead of --epochs
-  --time-limit S       stop after S seconds (checkpoint saved)
-  --eval-every N       steps between validation, sample, checkpoint (250)
-  --sample-length N    characters sampled at each evaluation     (200)
-  --log-every N        steps between log lines when not on a terminal (50)
-  --log-csv FILE       one line per update: step, loss, gradient norm before
-                       clipping, clipped, lr, fed-back fraction, tokens/s
-  --out DIR            checkpoint directory: DIR/latest.safetensors and
-                       DIR/best.safetensors (lowest validation loss) (checkpoints)
-  --resume CKPT        continue the run saved in CKPT exactly where it stopped
-                       (checkpoints go to CKPT's directory unless --out is given)
-  --seed S             same seed and options give the same run   (1)
-  --preset NAME        demo: a 2x256 LSTM trained for two minutes
-  --quiet              print nothing but errors
-  -h, --help
-
+${flagHelp(FLAGS)}
 Ctrl-C stops after the current step and writes DIR/latest.safetensors.
 `;
 
-const OPTIONS: Options = {
-  cell: { type: 'string' }, layers: { type: 'string' }, hidden: { type: 'string' }, embedding: { type: 'string' },
-  dropout: { type: 'string' }, batch: { type: 'string' }, seq: { type: 'string' }, optimizer: { type: 'string' },
-  lr: { type: 'string' }, momentum: { type: 'string' }, alpha: { type: 'string' }, beta1: { type: 'string' },
-  beta2: { type: 'string' }, eps: { type: 'string' }, clip: { type: 'string' }, 'clip-value': { type: 'string' },
-  'lr-decay': { type: 'string' }, 'lr-decay-after': { type: 'string' }, epochs: { type: 'string' }, steps: { type: 'string' },
-  'time-limit': { type: 'string' }, 'eval-every': { type: 'string' }, 'sample-length': { type: 'string' },
-  'log-every': { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' }, seed: { type: 'string' },
-  preset: { type: 'string' }, quiet: { type: 'boolean' }, backend: { type: 'string' },
-  'recurrent-dropout': { type: 'string' }, 'layer-norm': { type: 'boolean' }, 'forget-bias': { type: 'string' },
-  'init-state': { type: 'string' }, 'init-noise': { type: 'string' }, 'sum-outputs': { type: 'boolean' },
-  bptt: { type: 'string' }, feed: { type: 'string' }, schedule: { type: 'string' }, 'schedule-steps': { type: 'string' },
-  'feed-max': { type: 'string' }, pascanu: { type: 'string' }, 'log-csv': { type: 'string' },
-};
-
 /** Options that fix the model or the optimization; a resumed run takes them from its checkpoint. */
-const FIXED_ON_RESUME = ['cell', 'layers', 'hidden', 'embedding', 'dropout', 'batch', 'seq', 'optimizer', 'lr', 'momentum',
-  'alpha', 'beta1', 'beta2', 'eps', 'clip', 'clip-value', 'lr-decay', 'lr-decay-after', 'seed', 'preset',
+const FIXED_ON_RESUME = ['cell', 'layers', 'hidden', 'embedding', 'dropout', 'batch', 'seq', ...Object.keys(OPTIM_FLAGS), 'seed', 'preset',
   'recurrent-dropout', 'layer-norm', 'forget-bias', 'init-state', 'init-noise', 'sum-outputs', 'bptt', 'feed', 'schedule',
   'schedule-steps', 'feed-max', 'pascanu'];
 
@@ -114,24 +79,16 @@ const PRESETS: Record<string, Record<string, string>> = {
 interface RunMeta { trainer: TrainerMeta; text: { name: string; chars: number; hash: string } }
 
 export async function trainCommand(argv: string[]): Promise<number> {
-  const { values: given, positionals: pos } = parse('train', argv, OPTIONS);
-  if (given['help']) { process.stdout.write(TRAIN_HELP); return 0; }
-  const [file] = positionals('train', pos, ['text-file']);
-  const presetName = given['preset'] as string | undefined;
-  if (presetName !== undefined && !PRESETS[presetName]) throw new UserError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got '${presetName}'`);
-  const v: Record<string, unknown> = { ...(presetName ? PRESETS[presetName] : {}), ...given };
-  const resume = v['resume'] as string | undefined;
-  if (resume) {
-    const fixed = FIXED_ON_RESUME.filter((k) => given[k] !== undefined);
-    if (fixed.length) throw new UserError(`--${fixed[0]} cannot be changed when resuming: model and optimizer options come from the checkpoint`);
-  }
-  const quiet = !!v['quiet'];
+  const { flags: given, positionals: pos, help } = parseFlags('train', argv, FLAGS);
+  if (help) { process.stdout.write(TRAIN_HELP); return 0; }
+  const [file] = expectPositionals('train', pos, ['text-file']);
+  const f = given.set('preset') ? given.withPreset(PRESETS[given.choice('preset')]!) : given;
+  const resume = f.str('resume');
+  if (resume) checkResumable(given, FIXED_ON_RESUME);
+  const quiet = f.bool('quiet');
   // a resumed run keeps writing next to the checkpoint it came from
-  const outDir = (v['out'] as string | undefined) ?? (resume ? dirname(resume) : 'checkpoints');
-  const evalEvery = num(v, 'eval-every', 250, { int: true, min: 1 });
-  const sampleLength = num(v, 'sample-length', 200, { int: true, min: 0 });
-  const logEvery = num(v, 'log-every', 50, { int: true, min: 1 });
-  const timeLimit = num(v, 'time-limit', 0, { min: 0 });
+  const outDir = f.given('out') || !resume ? f.str('out')! : dirname(resume);
+  const evalEvery = f.num('eval-every'), sampleLength = f.num('sample-length'), logEvery = f.num('log-every'), timeLimit = f.num('time-limit');
 
   const text = await readTextFile(file!, 'text file');
   let lm: LanguageModel, trainer: Trainer;
@@ -152,60 +109,34 @@ export async function trainCommand(argv: string[]): Promise<number> {
     trainer.restore(ck.extra, meta.trainer);
   } else {
     const cfg: Partial<TrainConfig> = {
-      batch: num(v, 'batch', DEFAULT_TRAIN.batch, { int: true, min: 1 }),
-      seq: num(v, 'seq', DEFAULT_TRAIN.seq, { int: true, min: 1 }),
-      optimizer: oneOf(v, 'optimizer', DEFAULT_TRAIN.optimizer, OPTIMIZERS),
-      lr: num(v, 'lr', DEFAULT_TRAIN.lr, { min: 0, minExclusive: true }),
-      momentum: num(v, 'momentum', DEFAULT_TRAIN.momentum, { min: 0, max: 1 }),
-      alpha: num(v, 'alpha', DEFAULT_TRAIN.alpha, { min: 0, max: 1 }),
-      beta1: num(v, 'beta1', DEFAULT_TRAIN.beta1, { min: 0, max: 1 }),
-      beta2: num(v, 'beta2', DEFAULT_TRAIN.beta2, { min: 0, max: 1 }),
-      eps: num(v, 'eps', DEFAULT_TRAIN.eps, { min: 0, minExclusive: true }),
-      clip: num(v, 'clip', DEFAULT_TRAIN.clip, { min: 0 }),
-      clipValue: num(v, 'clip-value', 0, { min: 0 }),
-      lrDecay: num(v, 'lr-decay', 1, { min: 0, max: 1, minExclusive: true }),
-      lrDecayAfter: num(v, 'lr-decay-after', 0, { int: true, min: 0 }),
-      bptt: num(v, 'bptt', 0, { int: true, min: 1 }),
-      feed: oneOf(v, 'feed', DEFAULT_TRAIN.feed, FEED_MODES),
-      schedule: oneOf(v, 'schedule', DEFAULT_TRAIN.schedule, SCHEDULES),
-      scheduleSteps: num(v, 'schedule-steps', DEFAULT_TRAIN.scheduleSteps, { min: 0, minExclusive: true }),
-      feedMax: num(v, 'feed-max', DEFAULT_TRAIN.feedMax, { min: 0, max: 1 }),
-      pascanu: num(v, 'pascanu', 0, { min: 0 }),
-      seed: num(v, 'seed', DEFAULT_TRAIN.seed, { int: true, min: 0 }),
+      ...updateConfig(f), batch: f.num('batch'), seq: f.num('seq'), bptt: f.set('bptt') ? f.num('bptt') : 0,
+      feed: f.choice<FeedMode>('feed'), schedule: f.choice<ScheduleName>('schedule'), scheduleSteps: f.num('schedule-steps'),
+      feedMax: f.num('feed-max'), pascanu: f.num('pascanu'), seed: f.num('seed'),
     };
     for (const k of ['schedule', 'schedule-steps', 'feed-max'] as const) {
-      if (v[k] !== undefined && cfg.feed !== 'scheduled') throw new UserError(`--${k} needs --feed scheduled`);
+      if (f.set(k) && cfg.feed !== 'scheduled') throw new UserError(`--${k} needs --feed scheduled`);
     }
-    const cell = oneOf<CellType>(v, 'cell', 'lstm', CELL_TYPES);
-    const initState = oneOf<InitialState>(v, 'init-state', 'zero', INITIAL_STATES);
-    if (v['init-noise'] !== undefined && initState !== 'noisy') throw new UserError('--init-noise needs --init-state noisy');
+    const cell = f.choice<CellType>('cell');
+    const initState = f.choice<InitialState>('init-state');
+    if (f.set('init-noise') && initState !== 'noisy') throw new UserError('--init-noise needs --init-state noisy');
     if (cfg.pascanu && !cell.startsWith('rnn_')) throw new UserError(`--pascanu is for vanilla RNNs (--cell rnn_tanh or rnn_relu), not ${cell}`);
-    if (cfg.pascanu && v['layer-norm']) throw new UserError('--pascanu cannot be combined with --layer-norm');
-    if (cfg.pascanu && v['recurrent-dropout'] !== undefined) throw new UserError('--pascanu cannot be combined with --recurrent-dropout');
-    const fb = v['forget-bias'] as string | undefined;
-    if (fb !== undefined && cell !== 'lstm') throw new UserError(`--forget-bias is for LSTM cells, not ${cell}`);
+    if (cfg.pascanu && f.bool('layer-norm')) throw new UserError('--pascanu cannot be combined with --layer-norm');
+    if (cfg.pascanu && f.set('recurrent-dropout')) throw new UserError('--pascanu cannot be combined with --recurrent-dropout');
+    if (f.set('forget-bias') && cell !== 'lstm') throw new UserError(`--forget-bias is for LSTM cells, not ${cell}`);
     lm = LanguageModel.create(text, {
-      cell,
-      num_layers: num(v, 'layers', 2, { int: true, min: 1 }),
-      hidden_size: num(v, 'hidden', 128, { int: true, min: 1 }),
-      embedding_size: num(v, 'embedding', 64, { int: true, min: 1 }),
-      dropout: num(v, 'dropout', 0, { min: 0, max: 0.99 }),
-      recurrent_dropout: num(v, 'recurrent-dropout', 0, { min: 0, max: 0.99 }),
-      layer_norm: !!v['layer-norm'],
-      forget_bias: fb === 'none' ? null : num(v, 'forget-bias', 1, {}),
-      initial_state: initState,
-      initial_noise: num(v, 'init-noise', initState === 'noisy' ? 0.1 : 0, { min: 0 }),
-      sum_outputs: !!v['sum-outputs'],
+      cell, num_layers: f.num('layers'), hidden_size: f.num('hidden'), embedding_size: f.num('embedding'),
+      dropout: f.num('dropout'), recurrent_dropout: f.num('recurrent-dropout'), layer_norm: f.bool('layer-norm'),
+      forget_bias: f.str('forget-bias') === 'none' ? null : f.num('forget-bias'),
+      initial_state: initState, initial_noise: initState === 'noisy' ? f.num('init-noise') : 0, sum_outputs: f.bool('sum-outputs'),
     }, cfg.seed);
     ids = lm.vocab.encode(text, file!);
     trainer = new Trainer(lm.net, splitText(ids).train, cfg);
   }
   const { val } = splitText(ids);
-  const steps = v['steps'] !== undefined ? num(v, 'steps', 0, { int: true, min: 1 })
-    : Math.max(1, Math.round(num(v, 'epochs', 10, { min: 0, minExclusive: true }) * trainer.batches.chunksPerEpoch));
+  const steps = f.set('steps') ? f.num('steps') : Math.max(1, Math.round(f.num('epochs') * trainer.batches.chunksPerEpoch));
   if (resume && trainer.step >= steps) throw new UserError(`${resume}: already at step ${trainer.step}; pass a larger --steps or --epochs to continue`);
 
-  const csv = v['log-csv'] ? await openLog(v['log-csv'] as string, !!resume) : null;
+  const csv = f.set('log-csv') ? await openLog(f.str('log-csv')!, !!resume) : null;
   const progress = new Progress();
   const say = (line: string) => { if (!quiet) progress.log(line); };
   const c = lm.config, cfg = trainer.cfg;
