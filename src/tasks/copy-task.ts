@@ -20,8 +20,7 @@
 // recall; they put the delimiter one step earlier and recall on blanks only).
 import { CharLM, charLMParamSpecs, normalizeConfig, type RecurrentState } from '../models/char-lm.js';
 import { Rng } from '../core/rng.js';
-import { Optimizer } from '../train/optim.js';
-import { clipByGlobalNorm } from '../train/clip.js';
+import { DEFAULT_UPDATE, NonFiniteError, Updater } from '../train/update.js';
 import type { CellType } from '../nn/recurrent.js';
 
 export interface CopySpec {
@@ -247,7 +246,7 @@ export function trainCopyTask(opts: CopyTaskOptions): CopyTaskResult {
     for (let b = 0; b < evalSize; b++) exclude.add(sequenceKey(heldOut.data, b, layout.length));
   }
   const dataRng = new Rng((opts.seed + 0x9e37_79b9) >>> 0);
-  const opt = new Optimizer(model.params, { name: 'adam' });
+  const updater = new Updater(model.params, { ...DEFAULT_UPDATE, optimizer: 'adam', lr: opts.lr, clip: opts.clip });
   const state = model.newState(B);
 
   const history: CopyTaskResult['history'] = [];
@@ -261,9 +260,13 @@ export function trainCopyTask(opts: CopyTaskOptions): CopyTaskResult {
     const loss = r.loss / r.count;
     if (!Number.isFinite(loss)) { diverged = true; break; }
     model.backward();
-    const { norm } = opts.clip > 0 ? clipByGlobalNorm(model.grads.data, opts.clip) : { norm: 0 };
-    if (!Number.isFinite(norm)) { diverged = true; break; }
-    opt.step(model.params, model.grads, opts.lr);
+    try {
+      updater.apply(model.params, model.grads, step + 1);
+    } catch (e) {
+      if (!(e instanceof NonFiniteError)) throw e;
+      diverged = true;
+      break;
+    }
     step++;
     lossSum += loss; lossN++;
     if (step % evalEvery === 0 || step === opts.steps) {
