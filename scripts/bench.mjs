@@ -11,18 +11,17 @@
 // `/usr/bin/python3 -c 'import torch'` works, under the baseline rules: Debian
 // python3-torch + libopenblas0-openmp, LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp,
 // 2 threads. bench_torch.py refuses (exit 3) when torch would run on the reference BLAS.
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import {
+  NOISY, OPENMP_DIR, PYTHON, ROOT, configure, cpuCounters, currentLimits, fmtInt, fmtRatio, jsonLines, log, machine, markdownTable, met, noiseLevel, noiseText, run, torchEnv, torchImportable, waitQuiet, withNoise,
+} from './bench/lib.mjs';
+import { tasksSpeed } from './bench/tasks.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const TORCH_SCRIPT = join(ROOT, 'scripts', 'bench_torch.py');
-const PYTHON = '/usr/bin/python3';
-const OPENMP_DIR = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
 const CORPUS = join(ROOT, 'data', 'tinyshakespeare.txt');
 
 // ---- the issue's table: configs (cell-B-T-H-L), targets and earlier measurements ----
@@ -48,6 +47,9 @@ Speed: every config on every available rnnkit backend and on PyTorch, with ratio
   --quick              short windows (smoke run; numbers are rough)
   --seconds S --windows N --warmup S   timing windows (default 1 s x 5, 1 s warm-up)
   --no-torch           skip PyTorch
+  --tasks              only the task shapes: an epoch of row-MNIST LSTM-128 and of the
+                       sentiment classifier, rnnkit and PyTorch on the same batches
+  --no-tasks           skip the task shapes
   --torch-runs N       PyTorch runs per config; the fastest is the baseline (3; --quick 1)
   --save FILE          also write every raw result as JSON
   --timeout-min M      kill a measurement after M minutes (15)
@@ -62,150 +64,6 @@ Time to a validation loss (demo recipe on data/tinyshakespeare.txt):
   --cap-min M          give up after M minutes each (20)
   --eval-every N       steps between validations (100, as the demo preset)
 `;
-
-// ---- small helpers ----
-
-const log = (s) => process.stderr.write(s + '\n');
-const fmtInt = (x) => (x == null ? '-' : Math.round(x).toLocaleString('en'));
-const fmtRatio = (x) => (x == null || !Number.isFinite(x) ? '-' : `${x >= 10 ? x.toFixed(0) : x.toFixed(2)}x`);
-
-/** CPU seconds (user + system) a process has used so far, or null once it is gone. */
-function cpuOf(pid) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime (fields 14, 15)
-  } catch { return null; }
-}
-
-// set from the options at the bottom
-let LIMITS = { timeoutS: 15 * 60, stallS: 90 };
-let RETRY_NOISY = 2, WAIT_QUIET_S = 60;
-
-/**
- * Runs a command, resolving with its exit code and output. A child that runs past
- * timeoutS, or uses no CPU for stallS (a hung worker, say), is killed and reported.
- */
-function run(cmd, args, { env, onStderrLine, onStdoutLine, captureStderr = true, limits = LIMITS } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: env ?? process.env, stdio: ['ignore', 'pipe', captureStderr ? 'pipe' : 'inherit'] });
-    let stdout = '', stderr = '', partial = '', partialOut = '', killed = null;
-    const start = Date.now();
-    let lastCpu = -1, lastMove = start;
-    const watch = setInterval(() => {
-      const now = Date.now(), cpu = cpuOf(child.pid);
-      if (cpu !== null && cpu !== lastCpu) { lastCpu = cpu; lastMove = now; }
-      if (limits.timeoutS && now - start > limits.timeoutS * 1000) killed = `timed out after ${limits.timeoutS} s`;
-      else if (limits.stallS && now - lastMove > limits.stallS * 1000) killed = `stalled: no CPU use for ${limits.stallS} s`;
-      if (killed) { clearInterval(watch); child.kill('SIGKILL'); }
-    }, 1000);
-    child.stdout.setEncoding('utf8').on('data', (d) => {
-      stdout += d;
-      if (!onStdoutLine) return;
-      partialOut += d;
-      const lines = partialOut.split('\n');
-      partialOut = lines.pop();
-      for (const l of lines) onStdoutLine(l, child);
-    });
-    if (captureStderr) {
-      child.stderr.setEncoding('utf8').on('data', (d) => {
-        stderr += d;
-        if (!onStderrLine) return;
-        partial += d;
-        const lines = partial.split('\n');
-        partial = lines.pop();
-        for (const l of lines) onStderrLine(l, child);
-      });
-    }
-    child.on('error', (e) => { clearInterval(watch); reject(e); });
-    child.on('close', (code, signal) => {
-      clearInterval(watch);
-      if (killed) stderr += `\n${killed}`;
-      resolve({ code, signal, stdout, stderr, child, killed, cpu_s: lastCpu >= 0 ? lastCpu : null });
-    });
-  });
-}
-
-/** Whole-machine CPU counters (seconds) from /proc/stat: busy = user+nice+system+irq+softirq; steal = taken by the hypervisor. */
-function cpuCounters() {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    const [user, nice, system, , , irq, softirq, steal] = f;
-    return { busy: (user + nice + system + irq + softirq) / 100, steal: (steal ?? 0) / 100, t: performance.now() / 1000 };
-  } catch { return null; }
-}
-
-/**
- * Runs one measurement and adds what the rest of the machine did meanwhile: `other_cores`
- * = CPU used by other processes (machine busy time minus the child's own CPU seconds,
- * over wall time), `steal_cores` = time the hypervisor gave to other VMs. Either above
- * ~0.2 on 2 cores makes that number unreliable.
- */
-async function withNoise(fn, label) {
-  let best = null;
-  for (let attempt = 0; attempt <= RETRY_NOISY; attempt++) {
-    if (attempt) log(`  ${label}: noisy (other load ${noiseText(best)} cores), measuring again (${attempt}/${RETRY_NOISY})`);
-    await waitQuiet(label);
-    const a = cpuCounters();
-    const r = await fn();
-    const b = cpuCounters();
-    if (a && b && r && !r.error && typeof r.cpu_s === 'number') {
-      const wall = b.t - a.t;
-      r.noise = { wall_s: +wall.toFixed(1), other_cores: +Math.max(0, (b.busy - a.busy - r.cpu_s) / wall).toFixed(2), steal_cores: +((b.steal - a.steal) / wall).toFixed(2) };
-    }
-    if (!best || (r.noise && (!best.noise || noiseLevel(r) < noiseLevel(best)))) best = { ...r, attempts: attempt + 1 };
-    else best.attempts = attempt + 1;
-    if (r.error || !NOISY(r)) break;
-  }
-  return best;
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits (up to WAIT_QUIET_S) until other processes use under 0.2 cores over a 2 s sample. */
-async function waitQuiet(label) {
-  const until = Date.now() + WAIT_QUIET_S * 1000;
-  let said = false;
-  for (;;) {
-    const a = cpuCounters();
-    await sleep(2000);
-    const b = cpuCounters();
-    if (!a || !b) return;
-    const busy = (b.busy - a.busy + b.steal - a.steal) / (b.t - a.t);
-    if (busy < 0.2 || Date.now() >= until) {
-      if (said) log(`  ${label}: ${busy < 0.2 ? 'quiet now' : `still ${busy.toFixed(2)} cores busy, measuring anyway`}`);
-      return;
-    }
-    if (!said) log(`  ${label}: machine busy (${busy.toFixed(2)} cores used by others), waiting up to ${WAIT_QUIET_S} s`);
-    said = true;
-  }
-}
-const noiseLevel = (r) => (r?.noise ? r.noise.other_cores + r.noise.steal_cores : Infinity);
-const NOISY = (r) => !!r?.noise && (r.noise.other_cores > 0.2 || r.noise.steal_cores > 0.2);
-const noiseText = (r) => (r?.noise ? `${r.noise.other_cores}${r.noise.steal_cores > 0.05 ? `+${r.noise.steal_cores}st` : ''}` : '-');
-
-const jsonLines = (s) => s.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-
-function torchEnv() {
-  const ld = [OPENMP_DIR, ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean)].join(':');
-  return { ...process.env, LD_LIBRARY_PATH: ld, OMP_NUM_THREADS: '2' };
-}
-
-function torchImportable() {
-  if (!existsSync(PYTHON)) return false;
-  return spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore', env: torchEnv() }).status === 0;
-}
-
-function machine() {
-  const lscpu = spawnSync('lscpu', [], { encoding: 'utf8' }).stdout ?? '';
-  const field = (name) => (lscpu.match(new RegExp(`^${name}:\\s*(.+)$`, 'm')) ?? [])[1]?.trim();
-  return {
-    cpu: field('Model name') ?? cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    memory_gb: Math.round(totalmem() / 2 ** 30),
-    hypervisor: field('Hypervisor vendor') ?? null,
-    node: process.versions.node,
-    loadavg_start: loadavg().map((x) => +x.toFixed(2)),
-  };
-}
 
 // ---- speed ----
 
@@ -234,7 +92,7 @@ async function speed(opts) {
   if (opts.seconds) timing.seconds = Number(opts.seconds);
   if (opts.windows) timing.windows = Number(opts.windows);
   if (opts.warmup) timing.warmup = Number(opts.warmup);
-  const configs = opts.configs ? opts.configs.split(',').map((s) => s.trim()).filter(Boolean) : CONFIGS;
+  const configs = opts.tasks ? [] : opts.configs ? opts.configs.split(',').map((s) => s.trim()).filter(Boolean) : CONFIGS;
 
   const list = JSON.parse((await run(process.execPath, [CLI, 'bench', '--list-backends'])).stdout);
   let backends = list.available;
@@ -282,7 +140,8 @@ async function speed(opts) {
     results.rows[config] = row;
   }
   results.machine.loadavg_end = loadavg().map((x) => +x.toFixed(2));
-  printSpeed(results);
+  if (configs.length) printSpeed(results);
+  if (!opts['no-tasks']) results.tasks = await tasksSpeed(backends, defaultBackend, { quick: !!opts.quick, torch: withTorch || existsSync(join(ROOT, '.venv-torch')) });
   if (opts.save) writeFileSync(opts.save, JSON.stringify(results, null, 2) + '\n');
   return results;
 }
@@ -380,17 +239,6 @@ function printSpeed(R) {
 }
 
 /** 'yes' / 'no', with '(noisy)' when either side was measured under load. */
-function met(ratio, target, noisy) {
-  if (ratio == null || !target) return '-';
-  return (ratio >= target ? 'yes' : 'no') + (noisy ? ' (noisy)' : '');
-}
-
-function markdownTable(head, rows) {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join(' | ')} |`;
-  return [line(head), `|${w.map((n, i) => (i === 0 ? '-'.repeat(n + 2) : '-'.repeat(n + 1) + ':')).join('|')}|`, ...rows.map(line)];
-}
-
 // ---- time to a validation loss ----
 
 /** `rnnkit train --preset demo` until the val loss reaches the target; seconds from the start of training. */
@@ -406,7 +254,7 @@ async function rnnkitTimeToLoss(backend, o) {
   let noise = null;
   try {
     const r = await run(process.execPath, args, {
-      limits: { timeoutS: o.capS + 600, stallS: LIMITS.stallS },
+      limits: { timeoutS: o.capS + 600, stallS: currentLimits().stallS },
       onStderrLine(line, child) {
         const now = performance.now();
         let m = /^rnnkit train: .*\), (\S+) (\d+)x(\d+), embedding (\d+),/.exec(line);
@@ -448,7 +296,7 @@ async function torchTimeToLoss(recipe, o) {
   const lines = [];
   const a = cpuCounters();
   const r = await run(PYTHON, args, {
-    env: torchEnv(), limits: { timeoutS: o.capS + 600, stallS: LIMITS.stallS },
+    env: torchEnv(), limits: { timeoutS: o.capS + 600, stallS: currentLimits().stallS },
     onStdoutLine(p) {
       if (!p.startsWith('{')) return;
       const j = JSON.parse(p);
@@ -522,14 +370,15 @@ const { values: opts } = parseArgs({
   options: {
     quick: { type: 'boolean' }, configs: { type: 'string' }, backends: { type: 'string' }, 'no-torch': { type: 'boolean' },
     seconds: { type: 'string' }, windows: { type: 'string' }, warmup: { type: 'string' }, save: { type: 'string' },
-    'time-to-loss': { type: 'boolean' }, target: { type: 'string' }, 'cap-min': { type: 'string' }, 'eval-every': { type: 'string' },
+    'time-to-loss': { type: 'boolean' }, tasks: { type: 'boolean' }, 'no-tasks': { type: 'boolean' }, target: { type: 'string' }, 'cap-min': { type: 'string' }, 'eval-every': { type: 'string' },
     'timeout-min': { type: 'string' }, 'torch-runs': { type: 'string' }, 'retry-noisy': { type: 'string' }, 'wait-quiet': { type: 'string' }, 'stall-s': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   },
 });
 // a --quick smoke run neither waits for a quiet machine nor measures again
-RETRY_NOISY = Number(opts['retry-noisy'] ?? (opts.quick ? 0 : 2));
-WAIT_QUIET_S = Number(opts['wait-quiet'] ?? (opts.quick ? 0 : 60));
-LIMITS = { timeoutS: Number(opts['timeout-min'] ?? 15) * 60, stallS: Number(opts['stall-s'] ?? 90) };
+configure({
+  retryNoisy: Number(opts['retry-noisy'] ?? (opts.quick ? 0 : 2)), waitQuietS: Number(opts['wait-quiet'] ?? (opts.quick ? 0 : 60)),
+  limits: { timeoutS: Number(opts['timeout-min'] ?? 15) * 60, stallS: Number(opts['stall-s'] ?? 90) },
+});
 if (opts.help) { process.stdout.write(HELP); process.exit(0); }
 if (!existsSync(CLI) || !existsSync(join(ROOT, 'dist', 'src', 'cli', 'bench.js'))) {
   log('bench: build first (npm run build)');
