@@ -89,6 +89,8 @@ test('--help for every command, --version and info', async () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   const results = await Promise.all([
     ...['train', 'sample', 'eval'].flatMap((cmd) => [[cmd, '--help'], [cmd, '-h']]).map(async (args) => ({ args, r: await run(args) })),
+    // --backend is main.ts's: every command accepts it, whether or not its help lists it
+    ...[['train', '--backend', 'ref', '--help'], ['classify', 'train', '--backend=ref', '-h']].map(async (args) => ({ args, r: await run(args) })),
     ...[['--help'], ['help'], ['-h']].map(async (args) => ({ args, r: await run(args) })),
   ]);
   for (const { args, r } of results) {

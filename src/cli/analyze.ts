@@ -3,7 +3,7 @@
 // docs/gradients.md shows and explains its charts.
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse, num, type Options } from './args.js';
+import { flagHelp, parseFlags, type FlagTable, type FlagValues } from './flags.js';
 import { Progress, formatDuration } from './progress.js';
 import { UserError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
@@ -23,6 +23,28 @@ import {
 /** The bundled text: dist/src/cli/ is three levels below the package root. */
 const DEFAULT_TEXT = fileURLToPath(new URL('../../../data/tinyshakespeare.txt', import.meta.url));
 
+const FLAGS: FlagTable = {
+  cell: { arg: 'LIST', help: 'rnn_tanh (or rnn), rnn_relu, lstm, gru; comma-separated', group: 'Fresh models (--cell)' },
+  sigma: { arg: 'LIST', help: "scale each layer's whole W_hh (all gate blocks alike) so its largest singular value is S; one model per value (default: PyTorch init, unscaled)" },
+  'forget-bias': { arg: 'LIST', help: "LSTM forget-gate bias; 'pytorch' = PyTorch's uniform init", def: '1' },
+  'layer-norm': { help: 'layer-normalised cells (they normalise W_hh h, so --sigma changes nothing there)' },
+  hidden: { arg: 'H', help: 'hidden units per layer', def: 128, int: true, min: 1 },
+  layers: { arg: 'L', help: 'stacked recurrent layers', def: 1, int: true, min: 1 },
+  embedding: { arg: 'E', help: 'embedding size', def: 64, int: true, min: 1 },
+  seed: { arg: 'S', help: 'initialisation seed, the same for every model', def: 1, int: true, min: 0 },
+  text: { arg: 'FILE', help: 'text the windows come from (default: the bundled data/tinyshakespeare.txt)', group: 'Measurement' },
+  distance: { arg: 'K', help: 'largest distance k', def: 100, int: true, min: 1 },
+  windows: { arg: 'B', help: 'windows', def: 64, int: true, min: 1 },
+  'jacobian-windows': { arg: 'N', help: 'windows whose per-step Jacobians are measured, 0 = none', def: 8, int: true, min: 0 },
+  'jacobian-every': { arg: 'S', help: 'Jacobians at every S-th distance', def: 1, int: true, min: 1 },
+  'full-state': { help: 'LSTM: also the Jacobian of the whole state (h, c)' },
+  float32: { help: 'gradients in float32 on the chosen backend: faster for big models, but norms below ~1e-38 come out as 0' },
+  out: { arg: 'DIR', help: 'folder of gradients.csv, weights.csv, jacobians.csv, summary.csv, gradients.svg, jacobians.svg', def: 'analysis', group: 'Output' },
+  title: { arg: 'TEXT', help: 'chart titles start with TEXT' },
+  png: { help: 'also write gradients.png and jacobians.png (needs @resvg/resvg-js)' },
+  backend: { arg: 'NAME', help: 'compute backend for the Jacobians', def: 'auto' },
+};
+
 export const ANALYZE_HELP = `Usage: rnnkit analyze gradients [<checkpoint>...] [--cell C[,C2...] [options]]
 
 Makes vanishing and exploding gradients visible. Takes B windows of K+1 characters
@@ -38,47 +60,12 @@ the loss of its LAST prediction only, and measures for every layer:
 Models are the checkpoints given, and/or fresh models: every combination of --cell
 and --sigma values (and --forget-bias values for LSTMs), all initialised with --seed.
 
-Fresh models (--cell):
-  --cell LIST          rnn_tanh (or rnn), rnn_relu, lstm, gru; comma-separated
-  --sigma LIST         scale each layer's whole W_hh (all gate blocks alike) so its
-                       largest singular value is S; one model per value (PyTorch init)
-  --forget-bias LIST   LSTM forget-gate bias; 'pytorch' = PyTorch's uniform init (1)
-  --layer-norm         layer-normalised cells (they normalise W_hh h, so --sigma
-                       changes nothing there)
-  --hidden H           hidden units per layer                         (128)
-  --layers L           stacked recurrent layers                       (1)
-  --embedding E        embedding size                                 (64)
-  --seed S             initialisation seed, the same for every model  (1)
-Measurement:
-  --text FILE          text the windows come from  (the bundled data/tinyshakespeare.txt)
-  --distance K         largest distance k                             (100)
-  --windows B          windows                                        (64)
-  --jacobian-windows N windows whose per-step Jacobians are measured, 0 = none (8)
-  --jacobian-every S   Jacobians at every S-th distance               (1)
-  --full-state         LSTM: also the Jacobian of the whole state (h, c)
-  --float32            gradients in float32 on the chosen backend: faster for big
-                       models, but norms below ~1e-38 come out as 0
-Output:
-  --out DIR            gradients.csv, weights.csv, jacobians.csv, summary.csv,
-                       gradients.svg, jacobians.svg                   (analysis)
-  --title TEXT         chart titles start with TEXT
-  --png                also write gradients.png and jacobians.png (needs @resvg/resvg-js)
-  --backend NAME       compute backend for the Jacobians              (auto)
-  -h, --help
-
+${flagHelp(FLAGS)}
 Prints a summary per model and layer: σ_max(W_hh), the mean and largest Jacobian
 norm, the gradient norm at k = 0, 10, 50, 100 and the fitted per-step factor
 exp(slope of log norm against k): below 1 the gradient vanishes geometrically.
 Progress goes to stderr. See docs/gradients.md.
 `;
-
-const OPTIONS: Options = {
-  cell: { type: 'string' }, sigma: { type: 'string' }, 'forget-bias': { type: 'string' }, hidden: { type: 'string' },
-  layers: { type: 'string' }, embedding: { type: 'string' }, seed: { type: 'string' }, text: { type: 'string' },
-  distance: { type: 'string' }, windows: { type: 'string' }, 'jacobian-windows': { type: 'string' },
-  'jacobian-every': { type: 'string' }, 'full-state': { type: 'boolean' }, float32: { type: 'boolean' }, out: { type: 'string' }, 'layer-norm': { type: 'boolean' },
-  title: { type: 'string' }, png: { type: 'boolean' }, backend: { type: 'string' },
-};
 
 /** A model to analyze: a checkpoint or a fresh model, with its label and vocabulary. */
 interface Subject { label: string; model: CharLM; vocab: Vocab }
@@ -90,24 +77,16 @@ interface Result {
   jacobians: JacobianProfile[];
 }
 
-function list(values: Record<string, unknown>, name: string): string[] | null {
-  if (values[name] === undefined) return null;
-  const raw = String(values[name]), items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (!items.length) throw new UserError(`--${name} needs a comma-separated list, got '${raw}'`);
-  if (new Set(items).size !== items.length) throw new UserError(`--${name} lists something twice: '${raw}'`);
-  return items;
-}
-
-function parseCells(values: Record<string, unknown>): CellType[] {
-  return (list(values, 'cell') ?? []).map((c) => {
+function parseCells(f: FlagValues): CellType[] {
+  return (f.list('cell') ?? []).map((c) => {
     const cell = c === 'rnn' ? 'rnn_tanh' : c;
     if (!CELL_TYPES.includes(cell as CellType)) throw new UserError(`--cell: unknown cell '${c}' (cells: rnn, ${CELL_TYPES.join(', ')})`);
     return cell as CellType;
   });
 }
 
-function parseNumbers(values: Record<string, unknown>, name: string, ok: (v: number) => boolean, what: string): number[] | null {
-  return list(values, name)?.map((s) => {
+function parseNumbers(f: FlagValues, name: string, ok: (v: number) => boolean, what: string): number[] | null {
+  return f.list(name)?.map((s) => {
     const v = Number(s);
     if (!Number.isFinite(v) || !ok(v)) throw new UserError(`--${name} must be ${what}, got '${s}'`);
     return v;
@@ -115,23 +94,23 @@ function parseNumbers(values: Record<string, unknown>, name: string, ok: (v: num
 }
 
 /** Fresh models: cells x sigmas (x forget biases for LSTMs), one seed for all. */
-function freshSubjects(v: Record<string, unknown>, vocab: Vocab): Subject[] {
-  const cells = parseCells(v);
-  const sigmas = parseNumbers(v, 'sigma', (x) => x > 0, 'positive numbers') ?? [null];
-  const fbs = list(v, 'forget-bias')?.map((s) => {
+function freshSubjects(f: FlagValues, vocab: Vocab): Subject[] {
+  const cells = parseCells(f);
+  const sigmas = parseNumbers(f, 'sigma', (x) => x > 0, 'positive numbers') ?? [null];
+  const fbs = f.list('forget-bias')!.map((s) => {
     if (s === 'pytorch') return null;
     const x = Number(s);
     if (!Number.isFinite(x)) throw new UserError(`--forget-bias must be numbers or 'pytorch', got '${s}'`);
     return x;
-  }) ?? [1];
+  });
   const base = {
     vocab_size: vocab.size,
-    hidden_size: num(v, 'hidden', 128, { int: true, min: 1 }),
-    num_layers: num(v, 'layers', 1, { int: true, min: 1 }),
-    embedding_size: num(v, 'embedding', 64, { int: true, min: 1 }),
-    layer_norm: !!v['layer-norm'],
+    hidden_size: f.num('hidden'),
+    num_layers: f.num('layers'),
+    embedding_size: f.num('embedding'),
+    layer_norm: f.bool('layer-norm'),
   };
-  const seed = num(v, 'seed', 1, { int: true, min: 0 });
+  const seed = f.num('seed');
   const out: Subject[] = [];
   for (const cell of cells) {
     for (const sigma of sigmas) {
@@ -253,24 +232,24 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     return sub === undefined ? 1 : 0;
   }
   if (sub !== 'gradients') throw new UserError(`analyze: unknown analysis '${sub}' (analyses: gradients; see rnnkit analyze --help)`);
-  const { values: v, positionals: paths } = parse('analyze', rest, OPTIONS);
-  if (v['help']) { process.stdout.write(ANALYZE_HELP); return 0; }
+  const { flags: f, positionals: paths, help } = parseFlags('analyze', rest, FLAGS);
+  if (help) { process.stdout.write(ANALYZE_HELP); return 0; }
 
   // every option is checked before any work
-  const fresh = v['cell'] !== undefined;
-  if (v['sigma'] !== undefined && paths.length) {
+  const fresh = f.set('cell');
+  if (f.set('sigma') && paths.length) {
     throw new UserError('--sigma rescales fresh models (--cell) only; it cannot be used with checkpoints, run them separately');
   }
   for (const name of ['sigma', 'forget-bias', 'layer-norm', 'hidden', 'layers', 'embedding', 'seed']) {
-    if (v[name] !== undefined && !fresh) throw new UserError(`--${name} sets up fresh models and needs --cell (see rnnkit analyze --help)`);
+    if (f.set(name) && !fresh) throw new UserError(`--${name} sets up fresh models and needs --cell (see rnnkit analyze --help)`);
   }
   if (!fresh && !paths.length) throw new UserError('analyze gradients: give checkpoint(s) and/or --cell for fresh models (see rnnkit analyze --help)');
-  const K = num(v, 'distance', 100, { int: true, min: 1 });
-  const B = num(v, 'windows', 64, { int: true, min: 1 });
-  const JB = num(v, 'jacobian-windows', 8, { int: true, min: 0 });
-  const every = num(v, 'jacobian-every', 1, { int: true, min: 1 });
-  const outDir = (v['out'] as string | undefined) ?? 'analysis';
-  const textPath = (v['text'] as string | undefined) ?? DEFAULT_TEXT;
+  const K = f.num('distance');
+  const B = f.num('windows');
+  const JB = f.num('jacobian-windows');
+  const every = f.num('jacobian-every');
+  const outDir = f.str('out')!;
+  const textPath = f.str('text') ?? DEFAULT_TEXT;
 
   const text = await readTextFile(textPath, 'text file');
   const subjects: Subject[] = [];
@@ -278,7 +257,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     const { model, vocab } = await readCheckpointFile(p);
     subjects.push({ label: checkpointLabel(p), model, vocab });
   }
-  if (fresh) subjects.push(...freshSubjects(v, Vocab.fromText(text)));
+  if (fresh) subjects.push(...freshSubjects(f, Vocab.fromText(text)));
   const seen = new Map<string, number>();
   for (const s of subjects) { // two best.safetensors in folders of the same name
     const n = (seen.get(s.label) ?? 0) + 1;
@@ -299,9 +278,9 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     progress.status(`${tag}: gradients`, true);
     const weights = weightSpectra(s.model);
     const gw = gradientWindows(ids, K, B);
-    const gradients = v['float32'] ? gradientVsDistance(s.model, gw) : onReferenceBackend(() => gradientVsDistance(float64Copy(s.model), gw));
+    const gradients = f.bool('float32') ? gradientVsDistance(s.model, gw) : onReferenceBackend(() => gradientVsDistance(float64Copy(s.model), gw));
     const jacobians = JB === 0 ? [] : jacobianNorms(s.model, gradientWindows(ids, K, JB), {
-      every, fullState: !!v['full-state'],
+      every, fullState: f.bool('full-state'),
       onProgress: (done, total) => progress.status(`${tag}: Jacobians ${done}/${total}`),
     });
     results.push({ subject: s, weights, gradients, jacobians });
@@ -311,7 +290,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   progress.clear();
 
   // files
-  const textName = v['text'] === undefined ? 'data/tinyshakespeare.txt' : basename(textPath);
+  const textName = f.set('text') ? basename(textPath) : 'data/tinyshakespeare.txt';
   const written: string[] = [];
   const write = async (name: string, data: string | Uint8Array) => {
     const path = join(outDir, name);
@@ -341,7 +320,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   await write('jacobians.csv', csv(jacRows));
   await write('summary.csv', csv(summary));
 
-  const prefix = v['title'] === undefined ? '' : `${v['title'] as string}: `;
+  const prefix = f.set('title') ? `${f.str('title')}: ` : '';
   const charts: [string, string][] = [[
     'gradients',
     gradientChart(results, `${prefix}gradient norm vs distance`,
@@ -349,11 +328,11 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   ]];
   if (JB > 0) {
     const lstm = subjects.some((s) => s.model.config.cell === 'lstm');
-    const lstmNote = !lstm ? '' : v['full-state'] ? '; dashed: LSTM (h, c) state' : '; LSTM: c_prev held fixed';
+    const lstmNote = !lstm ? '' : f.bool('full-state') ? '; dashed: LSTM (h, c) state' : '; LSTM: c_prev held fixed';
     charts.push(['jacobians', jacobianChart(results, `${prefix}per-step Jacobian norm`, `${textName}, ${JB} windows of ${K + 1} steps${lstmNote}`)]);
   }
   for (const [name, svg] of charts) await write(`${name}.svg`, svg);
-  if (v['png']) for (const [name, svg] of charts) await write(`${name}.png`, await svgToPng(svg, { scale: 2 }));
+  if (f.bool('png')) for (const [name, svg] of charts) await write(`${name}.png`, await svgToPng(svg, { scale: 2 }));
 
   process.stdout.write(
     `gradient of the last prediction's loss at distance k (geometric mean over ${B} windows of ${textName}); ` +

@@ -7,7 +7,7 @@
 // Each measurement warms up first, then times `windows` windows of at least `seconds`
 // each and reports the median rate. scripts/bench.mjs runs this over the configs of
 // BENCHMARKS.md next to scripts/bench_torch.py.
-import { parse, num, oneOf, type Options } from './args.js';
+import { flagHelp, parseFlags, type FlagTable } from './flags.js';
 import { UserError } from '../core/errors.js';
 import { fastestAvailable, loadBackends } from '../backend/init.js';
 import { availableBackends, getBackend } from '../backend/registry.js';
@@ -18,6 +18,25 @@ import { Rng } from '../core/rng.js';
 import { Trainer } from '../train/trainer.js';
 import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
 
+const FLAGS: FlagTable = {
+  config: { arg: 'NAME', help: 'shorthand cell-B-T-H-L, e.g. lstm-32-64-256-2 (the options below override its parts)', group: 'Model and data' },
+  cell: { arg: 'C', help: 'recurrent cell (rnn = rnn_tanh)', choices: CELL_TYPES, def: 'lstm' },
+  layers: { arg: 'L', help: 'stacked recurrent layers', def: 2, int: true, min: 1 },
+  hidden: { arg: 'H', help: 'hidden units per layer', def: 256, int: true, min: 1 },
+  embedding: { arg: 'E', help: 'embedding size', def: 64, int: true, min: 1 },
+  batch: { arg: 'B', help: 'parallel streams', def: 32, int: true, min: 1 },
+  seq: { arg: 'T', help: 'steps per chunk', def: 64, int: true, min: 1 },
+  vocab: { arg: 'V', help: 'vocabulary size of the random tokens', def: 65, int: true, min: 2, max: 10000 },
+  backend: { arg: 'NAME', help: 'compute backend, or auto = fastest available', def: 'auto', group: 'Measurement' },
+  only: { arg: 'WHAT', help: 'what to measure', choices: ['train', 'sample', 'both'], def: 'both' },
+  seconds: { arg: 'S', help: 'minimum length of one timing window', def: 1, min: 0, above: true },
+  windows: { arg: 'N', help: 'timing windows; the median is reported', def: 5, int: true, min: 1 },
+  warmup: { arg: 'S', help: 'warm-up seconds before timing (at least 2 steps)', def: 1, min: 0 },
+  seed: { arg: 'S', help: 'weights and tokens', def: 1, int: true, min: 0 },
+  json: { help: 'print one JSON object instead of a table line' },
+  'list-backends': { help: 'print the backends that load here and the one auto picks (JSON), then exit' },
+};
+
 export const BENCH_HELP = `Usage: rnnkit bench [options]
 
 Measures, on synthetic random tokens, the steady-state training speed of a
@@ -26,35 +45,7 @@ backward, clip 5, Adam, hidden state carried between chunks) in tokens/s, and it
 sampling speed with batch 1 (one character at a time, fed back) in chars/s.
 Each is warmed up, then timed over several windows; the median is reported.
 
-Model and data:
-  --config NAME        shorthand cell-B-T-H-L, e.g. lstm-32-64-256-2
-                       (the options below override its parts)
-  --cell C             lstm | gru | rnn (= rnn_tanh) | rnn_tanh | rnn_relu (lstm)
-  --layers L           stacked recurrent layers                  (2)
-  --hidden H           hidden units per layer                    (256)
-  --embedding E        embedding size                            (64)
-  --batch B            parallel streams                          (32)
-  --seq T              steps per chunk                           (64)
-  --vocab V            vocabulary size of the random tokens      (65)
-Measurement:
-  --backend NAME       compute backend, or auto = fastest available (auto)
-  --only WHAT          train | sample | both                     (both)
-  --seconds S          minimum length of one timing window       (1)
-  --windows N          timing windows; the median is reported    (5)
-  --warmup S           warm-up seconds before timing (at least 2 steps) (1)
-  --seed S             weights and tokens                        (1)
-  --json               print one JSON object instead of a table line
-  --list-backends      print the backends that load here and the one auto
-                       picks (JSON), then exit
-  -h, --help
-`;
-
-const OPTIONS: Options = {
-  config: { type: 'string' }, cell: { type: 'string' }, layers: { type: 'string' }, hidden: { type: 'string' },
-  embedding: { type: 'string' }, batch: { type: 'string' }, seq: { type: 'string' }, vocab: { type: 'string' },
-  backend: { type: 'string' }, only: { type: 'string' }, seconds: { type: 'string' }, windows: { type: 'string' },
-  warmup: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, 'list-backends': { type: 'boolean' },
-};
+${flagHelp(FLAGS)}`;
 
 /** cell-B-T-H-L as used in BENCHMARKS.md; 'rnn' there is the Elman tanh cell. */
 export interface BenchConfig { cell: CellType; batch: number; seq: number; hidden: number; layers: number; embedding: number; vocab: number }
@@ -70,7 +61,8 @@ export function configName(c: BenchConfig): string {
   return s;
 }
 
-function parseConfigName(name: string): Partial<Record<string, string>> {
+/** The options a --config name stands for (a preset under the options given). */
+function parseConfigName(name: string): Record<string, string> {
   const m = /^([a-z_]+)-(\d+)-(\d+)-(\d+)-(\d+)$/.exec(name);
   if (!m) throw new UserError(`--config must look like cell-B-T-H-L (e.g. lstm-32-64-256-2), got '${name}'`);
   return { cell: m[1]!, batch: m[2]!, seq: m[3]!, hidden: m[4]!, layers: m[5]! };
@@ -123,32 +115,33 @@ function measure(work: () => number, warmup: number, seconds: number, windows: n
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
-  const { values: given } = parse('bench', argv, OPTIONS);
-  if (given['help']) { process.stdout.write(BENCH_HELP); return 0; }
-  if (given['list-backends']) {
+  const { flags: given, help } = parseFlags('bench', argv, FLAGS);
+  if (help) { process.stdout.write(BENCH_HELP); return 0; }
+  if (given.bool('list-backends')) {
     const failures = await loadBackends();
     const available = availableBackends();
     const auto = fastestAvailable();
     process.stdout.write(JSON.stringify({ available, auto, unavailable: failures }) + '\n');
     return 0;
   }
-  const v: Record<string, unknown> = { ...(given['config'] ? parseConfigName(given['config'] as string) : {}), ...given };
-  const rawCell = v['cell'] as string | undefined;
+  const config = given.str('config');
+  const f = config ? given.withPreset(parseConfigName(config)) : given;
+  const rawCell = f.str('cell')!;
   const cfg: BenchConfig = {
-    cell: rawCell !== undefined && CELL_ALIASES[rawCell] ? CELL_ALIASES[rawCell] : oneOf<CellType>(v, 'cell', 'lstm', CELL_TYPES),
-    batch: num(v, 'batch', 32, { int: true, min: 1 }),
-    seq: num(v, 'seq', 64, { int: true, min: 1 }),
-    hidden: num(v, 'hidden', 256, { int: true, min: 1 }),
-    layers: num(v, 'layers', 2, { int: true, min: 1 }),
-    embedding: num(v, 'embedding', 64, { int: true, min: 1 }),
-    vocab: num(v, 'vocab', 65, { int: true, min: 2, max: 10000 }),
+    cell: Object.hasOwn(CELL_ALIASES, rawCell) ? CELL_ALIASES[rawCell]! : f.choice<CellType>('cell'),
+    batch: f.num('batch'),
+    seq: f.num('seq'),
+    hidden: f.num('hidden'),
+    layers: f.num('layers'),
+    embedding: f.num('embedding'),
+    vocab: f.num('vocab'),
   };
-  const only = oneOf(v, 'only', 'both', ['train', 'sample', 'both'] as const);
-  const seconds = num(v, 'seconds', 1, { min: 0, minExclusive: true });
-  const windows = num(v, 'windows', 5, { int: true, min: 1 });
-  const warmup = num(v, 'warmup', 1, { min: 0 });
-  const seed = num(v, 'seed', 1, { int: true, min: 0 });
-  const json = !!v['json'];
+  const only = f.choice<'train' | 'sample' | 'both'>('only');
+  const seconds = f.num('seconds');
+  const windows = f.num('windows');
+  const warmup = f.num('warmup');
+  const seed = f.num('seed');
+  const json = f.bool('json');
 
   // main.ts has selected --backend (default auto) before this runs: models take their arrays from it
   const backend = getBackend().name;

@@ -1,5 +1,5 @@
 // rnnkit sample and rnnkit eval.
-import { parse, num, positionals } from './args.js';
+import { expectPositionals, flagHelp, parseFlags, type FlagTable } from './flags.js';
 import { UserError } from '../core/errors.js';
 import { readTextFile } from '../node/files.js';
 import { readCheckpointFile } from '../node/checkpoint-file.js';
@@ -9,19 +9,28 @@ import type { Vocab } from '../data/vocab.js';
 import { warmStartAccuracy } from '../train/warm-start.js';
 import { Progress, formatDuration } from './progress.js';
 
+const SAMPLE_FLAGS: FlagTable = {
+  length: { arg: 'N', help: 'characters to generate', def: 1000, int: true, min: 0 },
+  temperature: { arg: 'T', help: '< 1: safer, > 1: more surprising', def: 1, min: 0, above: true },
+  'top-k': { arg: 'K', help: 'draw only among the K most likely characters (default: all)', int: true, min: 0 },
+  argmax: { help: 'always take the most likely character' },
+  prime: { arg: 'TEXT', help: 'text to start from, printed first (default: a newline)' },
+  seed: { arg: 'S', help: 'random seed', def: 0, int: true, min: 0 },
+};
+
 export const SAMPLE_HELP = `Usage: rnnkit sample <checkpoint> [options]
 
 Runs the prime text through the network (warm-start), then draws characters one
 at a time, feeding each back in, and streams them to stdout.
 
-  --length N        characters to generate                     (1000)
-  --temperature T   < 1: safer, > 1: more surprising            (1)
-  --top-k K         draw only among the K most likely characters (all)
-  --argmax          always take the most likely character
-  --prime TEXT      text to start from, printed first            (a newline)
-  --seed S          random seed                                  (0)
-  -h, --help
-`;
+${flagHelp(SAMPLE_FLAGS)}`;
+
+const EVAL_FLAGS: FlagTable = {
+  'warm-start': { arg: 'K', help: 'true characters given before predicting (warm-start mode)', int: true, min: 1 },
+  horizon: { arg: 'M', help: 'characters predicted free-running after them', def: 20, int: true, min: 1 },
+  positions: { arg: 'N', help: 'start positions, at most one per character', def: 1000, int: true, min: 1 },
+  json: { help: 'print one JSON object: loss_nats, bits_per_char, predicted_chars, ... (warm-start mode: perStep, overall, teacherForced, unigram, ...)' },
+};
 
 export const EVAL_HELP = `Usage: rnnkit eval <checkpoint> <text-file> [--json]
        rnnkit eval <checkpoint> <text-file> --warm-start K [--horizon M] [--positions N] [--json]
@@ -38,31 +47,22 @@ and overall against the file, next to the teacher-forced accuracy at the same
 characters (the true previous character fed instead, so mistakes cannot compound)
 and a baseline that always predicts the file's most frequent character.
 
-  --warm-start K    true characters given before predicting (warm-start mode)
-  --horizon M       characters predicted free-running after them  (20)
-  --positions N     start positions, at most one per character    (1000)
-  --json            print one JSON object: loss_nats, bits_per_char, predicted_chars, ...
-                    (warm-start mode: perStep, overall, teacherForced, unigram, ...)
-  -h, --help
-`;
+${flagHelp(EVAL_FLAGS)}`;
 
 export async function sampleCommand(argv: string[]): Promise<number> {
-  const { values: v, positionals: pos } = parse('sample', argv, {
-    length: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, argmax: { type: 'boolean' },
-    prime: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' },
-  });
-  if (v['help']) { process.stdout.write(SAMPLE_HELP); return 0; }
-  const [path] = positionals('sample', pos, ['checkpoint']);
+  const { flags: f, positionals: pos, help } = parseFlags('sample', argv, SAMPLE_FLAGS);
+  if (help) { process.stdout.write(SAMPLE_HELP); return 0; }
+  const [path] = expectPositionals('sample', pos, ['checkpoint']);
   const opts = {
-    length: num(v, 'length', 1000, { int: true, min: 0 }),
-    temperature: num(v, 'temperature', 1, { min: 0, minExclusive: true }),
-    topK: num(v, 'top-k', 0, { int: true, min: 0 }),
-    argmax: !!v['argmax'],
-    seed: num(v, 'seed', 0, { int: true, min: 0 }),
+    length: f.num('length'),
+    temperature: f.num('temperature'),
+    topK: f.set('top-k') ? f.num('top-k') : 0,
+    argmax: f.bool('argmax'),
+    seed: f.num('seed'),
   };
   const { model, vocab } = await readCheckpointFile(path!);
   const lm = new LanguageModel(model, vocab);
-  const prime = v['prime'] as string | undefined;
+  const prime = f.str('prime');
   if (prime !== undefined) {
     const unknown = [...new Set(prime)].filter((ch) => !vocab.has(ch));
     if (unknown.length) throw new UserError(`--prime has character(s) not in the model's vocabulary: ${unknown.map((c) => JSON.stringify(c)).join(' ')}`);
@@ -88,29 +88,26 @@ export async function sampleCommand(argv: string[]): Promise<number> {
 }
 
 export async function evalCommand(argv: string[]): Promise<number> {
-  const { values: v, positionals: pos } = parse('eval', argv, {
-    json: { type: 'boolean' }, backend: { type: 'string' },
-    'warm-start': { type: 'string' }, horizon: { type: 'string' }, positions: { type: 'string' },
-  });
-  if (v['help']) { process.stdout.write(EVAL_HELP); return 0; }
-  const [path, file] = positionals('eval', pos, ['checkpoint', 'text-file']);
-  const warm = v['warm-start'] !== undefined;
+  const { flags: f, positionals: pos, help } = parseFlags('eval', argv, EVAL_FLAGS);
+  if (help) { process.stdout.write(EVAL_HELP); return 0; }
+  const [path, file] = expectPositionals('eval', pos, ['checkpoint', 'text-file']);
+  const warm = f.set('warm-start');
   for (const name of ['horizon', 'positions']) {
-    if (!warm && v[name] !== undefined) throw new UserError(`--${name} needs --warm-start K (warm-start evaluation; see rnnkit eval --help)`);
+    if (!warm && f.set(name)) throw new UserError(`--${name} needs --warm-start K (warm-start evaluation; see rnnkit eval --help)`);
   }
   const ws = warm ? {
-    warmStart: num(v, 'warm-start', 0, { int: true, min: 1 }),
-    horizon: num(v, 'horizon', 20, { int: true, min: 1 }),
-    positions: num(v, 'positions', 1000, { int: true, min: 1 }),
+    warmStart: f.num('warm-start'),
+    horizon: f.num('horizon'),
+    positions: f.num('positions'),
   } : null;
   const { model, vocab } = await readCheckpointFile(path!);
   const text = await readTextFile(file!, 'text file');
   const lm = new LanguageModel(model, vocab);
   const ids = vocab.encode(text, file!); // lists unknown characters before any work
-  if (ws) return warmStartEval(model, vocab, ids, ws, path!, file!, !!v['json']);
+  if (ws) return warmStartEval(model, vocab, ids, ws, path!, file!, f.bool('json'));
   const t0 = Date.now();
   const s = lm.evaluateStats(text);
-  if (v['json']) {
+  if (f.bool('json')) {
     process.stdout.write(JSON.stringify({ ...s, checkpoint: path, file, seconds: (Date.now() - t0) / 1000 }) + '\n');
   } else {
     process.stdout.write(`${file}: ${s.predicted_chars.toLocaleString('en')} characters predicted, ` +

@@ -63,6 +63,16 @@ export class FlagValues {
     return v as T;
   }
 
+  /** The option's comma-separated items (or its default's); undefined when it has neither. */
+  list(name: string): string[] | undefined {
+    const raw = this.str(name);
+    if (raw === undefined) return undefined;
+    const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (!items.length) throw new UserError(`--${name} needs a comma-separated list, got '${raw}'`);
+    if (new Set(items).size !== items.length) throw new UserError(`--${name} lists something twice: '${raw}'`);
+    return items;
+  }
+
   /** The option's number (or default), checked against the table's int/min/max. */
   num(name: string): number {
     const f = this.table[this.known(name)]!, raw = this.values[name];
@@ -83,9 +93,13 @@ export class FlagValues {
   }
 }
 
-/** Parses argv against the table (strict: unknown options are one-line errors). -h/--help are always accepted. */
+/**
+ * Parses argv against the table (strict: unknown options are one-line errors). -h/--help
+ * are always accepted, and so is --backend NAME: main.ts reads it before any command runs
+ * (models take their arrays from the backend); a table lists it only to show it in the help.
+ */
 export function parseFlags(command: string, argv: string[], table: FlagTable): { flags: FlagValues; positionals: string[]; help: boolean } {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' }, backend: { type: 'string' } };
   for (const [name, f] of Object.entries(table)) options[name] = { type: f.arg ? 'string' : 'boolean', ...(f.short ? { short: f.short } : {}) };
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });

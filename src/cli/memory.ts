@@ -2,7 +2,7 @@
 // Every run trains a fresh model of about the same parameter count with the same step
 // budget; the table shows at which lag each cell stops learning. docs/memory-task.md
 // has a measured table and how to read it.
-import { parse, num, oneOf, type Options } from './args.js';
+import { flagHelp, parseFlags, type FlagTable, type FlagValues } from './flags.js';
 import { UserError } from '../core/errors.js';
 import { getBackend } from '../backend/registry.js';
 import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
@@ -24,6 +24,26 @@ export const MEMORY_DEFAULTS = {
 
 const D = MEMORY_DEFAULTS;
 
+const FLAGS: FlagTable = {
+  task: { arg: 'NAME', help: 'the benchmark task (only one so far)', choices: ['copy'], def: 'copy' },
+  cells: { arg: 'LIST', help: 'comma-separated: rnn_tanh (or rnn), rnn_relu, lstm, gru', def: D.cells.join(',') },
+  lags: { arg: 'LIST', help: 'comma-separated blanks between the last data symbol and the delimiter', def: D.lags.join(',') },
+  params: { arg: 'N', help: 'parameter budget per model, embedding and head included', def: D.params, int: true, min: 100 },
+  symbols: { arg: 'S', help: 'data symbols (vocabulary S + 2)', def: D.symbols, int: true, min: 2, max: 1000 },
+  length: { arg: 'L', help: 'symbols to copy', def: D.length, int: true, min: 1, max: 1000 },
+  embedding: { arg: 'E', help: 'embedding size (default: S + 2)', int: true, min: 1 },
+  steps: { arg: 'N', help: 'most training steps per run', def: D.steps, int: true, min: 1 },
+  batch: { arg: 'B', help: 'sequences per step', def: D.batch, int: true, min: 1 },
+  lr: { arg: 'X', help: 'Adam learning rate', def: D.lr, min: 0, above: true },
+  clip: { arg: 'X', help: 'max global gradient norm, 0 = off', def: D.clip, min: 0 },
+  seed: { arg: 'S', help: 'weights, training data and held-out set', def: D.seed, int: true, min: 0 },
+  'eval-every': { arg: 'N', help: 'steps between held-out checks', def: COPY_DEFAULTS.evalEvery, int: true, min: 1 },
+  'eval-size': { arg: 'N', help: 'held-out sequences', def: COPY_DEFAULTS.evalSize, int: true, min: 1 },
+  json: { help: 'print one JSON object (settings, every run, largest lags)' },
+  markdown: { help: 'print a Markdown table and the command that reproduces it' },
+  backend: { arg: 'NAME', help: 'compute backend', def: 'auto' },
+};
+
 export const MEMORY_HELP = `Usage: rnnkit memory [options]
 
 Long-range memory benchmark: the copy task (Hochreiter & Schmidhuber 1997, as in
@@ -40,36 +60,7 @@ Prints a table, rows = cells, columns = lags: "✓ N" = solved at step N,
 "✗ a" = not solved, final held-out symbol accuracy a (rounded down); then the
 largest lag each cell solved. Progress goes to stderr. See docs/memory-task.md.
 
-  --task NAME        copy (the only task so far)                (copy)
-  --cells LIST       comma-separated: rnn_tanh (or rnn), rnn_relu, lstm, gru
-                                                                (${D.cells.join(',')})
-  --lags LIST        comma-separated blanks between the last data symbol and
-                     the delimiter                              (${D.lags.join(',')})
-  --params N         parameter budget per model, embedding and head included
-                                                                (${D.params})
-  --symbols S        data symbols (vocabulary S + 2)            (${D.symbols})
-  --length L         symbols to copy                            (${D.length})
-  --embedding E      embedding size                             (S + 2)
-  --steps N          most training steps per run                (${D.steps})
-  --batch B          sequences per step                         (${D.batch})
-  --lr X             Adam learning rate                         (${D.lr})
-  --clip X           max global gradient norm, 0 = off          (${D.clip})
-  --seed S           weights, training data and held-out set    (${D.seed})
-  --eval-every N     steps between held-out checks              (${COPY_DEFAULTS.evalEvery})
-  --eval-size N      held-out sequences                         (${COPY_DEFAULTS.evalSize})
-  --json             print one JSON object (settings, every run, largest lags)
-  --markdown         print a Markdown table and the command that reproduces it
-  --backend NAME     compute backend                            (auto)
-  -h, --help
-`;
-
-const OPTIONS: Options = {
-  task: { type: 'string' }, cells: { type: 'string' }, lags: { type: 'string' }, params: { type: 'string' },
-  symbols: { type: 'string' }, length: { type: 'string' }, embedding: { type: 'string' }, steps: { type: 'string' },
-  batch: { type: 'string' }, lr: { type: 'string' }, clip: { type: 'string' }, seed: { type: 'string' },
-  'eval-every': { type: 'string' }, 'eval-size': { type: 'string' }, json: { type: 'boolean' }, markdown: { type: 'boolean' },
-  backend: { type: 'string' },
-};
+${flagHelp(FLAGS)}`;
 
 export interface MemorySettings {
   task: 'copy';
@@ -97,24 +88,16 @@ export interface MemoryReport {
   seconds: number;
 }
 
-function list(values: Record<string, unknown>, name: string, def: string): string[] {
-  const raw = values[name] === undefined ? def : String(values[name]);
-  const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (!items.length) throw new UserError(`--${name} needs a comma-separated list, got '${raw}'`);
-  if (new Set(items).size !== items.length) throw new UserError(`--${name} lists something twice: '${raw}'`);
-  return items;
-}
-
-function parseCells(values: Record<string, unknown>): CellType[] {
-  return list(values, 'cells', D.cells.join(',')).map((c) => {
+function parseCells(f: FlagValues): CellType[] {
+  return f.list('cells')!.map((c) => {
     const cell = c === 'rnn' ? 'rnn_tanh' : c;
     if (!CELL_TYPES.includes(cell as CellType)) throw new UserError(`--cells: unknown cell '${c}' (cells: rnn, ${CELL_TYPES.join(', ')})`);
     return cell as CellType;
   });
 }
 
-function parseLags(values: Record<string, unknown>): number[] {
-  const lags = list(values, 'lags', D.lags.join(',')).map((s) => {
+function parseLags(f: FlagValues): number[] {
+  const lags = f.list('lags')!.map((s) => {
     const v = Number(s);
     if (!Number.isInteger(v) || v < 0) throw new UserError(`--lags must be non-negative integers, got '${s}'`);
     return v;
@@ -123,25 +106,25 @@ function parseLags(values: Record<string, unknown>): number[] {
   return lags.sort((a, b) => a - b);
 }
 
-export function parseMemorySettings(v: Record<string, unknown>): MemorySettings {
-  oneOf(v, 'task', 'copy', ['copy'] as const);
+export function parseMemorySettings(f: FlagValues): MemorySettings {
+  f.choice('task');
   const s: MemorySettings = {
     task: 'copy',
-    cells: parseCells(v),
-    lags: parseLags(v),
-    params: num(v, 'params', D.params, { int: true, min: 100 }),
-    symbols: num(v, 'symbols', D.symbols, { int: true, min: 2, max: 1000 }),
-    length: num(v, 'length', D.length, { int: true, min: 1, max: 1000 }),
-    embedding: v['embedding'] === undefined ? null : num(v, 'embedding', 0, { int: true, min: 1 }),
-    steps: num(v, 'steps', D.steps, { int: true, min: 1 }),
-    batch: num(v, 'batch', D.batch, { int: true, min: 1 }),
-    lr: num(v, 'lr', D.lr, { min: 0, minExclusive: true }),
-    clip: num(v, 'clip', D.clip, { min: 0 }),
-    seed: num(v, 'seed', D.seed, { int: true, min: 0 }),
-    evalEvery: num(v, 'eval-every', COPY_DEFAULTS.evalEvery, { int: true, min: 1 }),
-    evalSize: num(v, 'eval-size', COPY_DEFAULTS.evalSize, { int: true, min: 1 }),
+    cells: parseCells(f),
+    lags: parseLags(f),
+    params: f.num('params'),
+    symbols: f.num('symbols'),
+    length: f.num('length'),
+    embedding: f.set('embedding') ? f.num('embedding') : null,
+    steps: f.num('steps'),
+    batch: f.num('batch'),
+    lr: f.num('lr'),
+    clip: f.num('clip'),
+    seed: f.num('seed'),
+    evalEvery: f.num('eval-every'),
+    evalSize: f.num('eval-size'),
   };
-  if (v['json'] && v['markdown']) throw new UserError('--json and --markdown are alternatives; give one');
+  if (f.bool('json') && f.bool('markdown')) throw new UserError('--json and --markdown are alternatives; give one');
   return s;
 }
 
@@ -243,11 +226,11 @@ export function formatMarkdown(rep: MemoryReport): string {
 }
 
 export async function memoryCommand(argv: string[]): Promise<number> {
-  const { values: v, positionals: pos } = parse('memory', argv, OPTIONS);
-  if (v['help']) { process.stdout.write(MEMORY_HELP); return 0; }
+  const { flags: f, positionals: pos, help } = parseFlags('memory', argv, FLAGS);
+  if (help) { process.stdout.write(MEMORY_HELP); return 0; }
   if (pos.length) throw new UserError(`memory: unexpected argument '${pos[0]}' (see rnnkit memory --help)`);
-  const s = parseMemorySettings(v);
-  const format = v['json'] ? 'json' : v['markdown'] ? 'markdown' : 'text';
+  const s = parseMemorySettings(f);
+  const format = f.bool('json') ? 'json' : f.bool('markdown') ? 'markdown' : 'text';
   for (const lag of s.lags) copyLayout({ symbols: s.symbols, length: s.length, lag }); // validates
 
   const progress = new Progress(), t0 = performance.now();
