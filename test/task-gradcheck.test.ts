@@ -47,7 +47,8 @@ for (const [cell, output, L] of [['lstm', 'tokens', 2], ['gru', 'tokens', 1], ['
   });
 }
 
-for (const [cell, attention, bi, rev] of [['lstm', 'luong', true, false], ['gru', 'luong', false, true], ['lstm', 'none', false, false], ['gru', 'none', true, true]] as const) {
+for (const [cell, attention, bi, rev] of [['lstm', 'luong', true, false], ['gru', 'luong', false, true], ['lstm', 'none', false, false], ['gru', 'none', true, true],
+  ['lstm', 'additive', true, false], ['gru', 'additive', false, true]] as const) {
   test(`seq2seq gradient check: ${cell}, attention ${attention}${bi ? ', bidirectional encoder' : ''}${rev ? ', reversed source' : ''}`, () => {
     const rng = new Rng(3);
     const m = new Seq2Seq({ cell, attention, bidirectional: bi, reverse_source: rev, num_layers: 2, src_vocab_size: 9, tgt_vocab_size: 7, embedding_size: 3, hidden_size: 4 }, 'float64').init(rng);
@@ -55,5 +56,31 @@ for (const [cell, attention, bi, rev] of [['lstm', 'luong', true, false], ['gru'
     const loss = () => { const r = m.forward(pairs); return r.loss / r.count; };
     m.zeroGrad(); loss(); m.backward();
     check('seq2seq', m.params, m.grads, loss, rng);
+  });
+}
+
+for (const attention of ['none', 'luong', 'additive'] as const) {
+  test(`seq2seq (${attention}): step-by-step decoding agrees with the teacher-forced forward`, () => {
+    const rng = new Rng(5);
+    const m = new Seq2Seq({ cell: 'lstm', attention, bidirectional: true, num_layers: 2, src_vocab_size: 9, tgt_vocab_size: 12, embedding_size: 4, hidden_size: 6 }, 'float64').init(rng);
+    for (let k = 0; k < 5; k++) {
+      const source = ids(rng, 2 + k, 1, 9);
+      for (const width of [1, 3]) {
+        const best = m.translate(source, { width, maxLength: 8 })[0]!;
+        // the hypothesis's log-probability, recomputed by the training path
+        m.forward([{ source, target: Int32Array.from(best.tokens) }]);
+        const l = m.lastLogits(), V = 12, steps = best.tokens.length + (best.finished ? 1 : 0);
+        let lp = 0;
+        for (let t = 0; t < steps; t++) {
+          const y = t < best.tokens.length ? best.tokens[t]! : m.config.eos;
+          let max = -Infinity, z = 0;
+          for (let v = 0; v < V; v++) max = Math.max(max, l[t * V + v]!);
+          for (let v = 0; v < V; v++) z += Math.exp(l[t * V + v]! - max);
+          lp += l[t * V + y]! - max - Math.log(z);
+          if (width === 1) assert.equal(y, Array.from(l.subarray(t * V, (t + 1) * V)).indexOf(max), 'greedy picks the argmax of the teacher-forced logits');
+        }
+        assert.ok(Math.abs(lp - best.logProb) < 1e-9, `width ${width}: ${lp} vs ${best.logProb}`);
+      }
+    }
   });
 }

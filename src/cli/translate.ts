@@ -39,7 +39,7 @@ const TRAIN_FLAGS: FlagTable = {
   hidden: { arg: 'H', help: 'hidden units', def: 256, int: true, min: 1 },
   embedding: { arg: 'E', help: 'embedding size, both sides', def: 128, int: true, min: 1 },
   bidirectional: { help: 'bidirectional encoder (a learned bridge gives the decoder its state)' },
-  attention: { arg: 'A', help: 'attention over the source (Luong et al. 2015, general score)', choices: ATTENTIONS, def: 'luong' },
+  attention: { arg: 'A', help: "attention over the source: Luong et al.'s global attention with the general (luong) or Bahdanau et al.'s additive score, or none", choices: ATTENTIONS, def: 'luong' },
   'reverse-source': { help: 'read the source backwards (Sutskever et al. 2014)' },
   dropout: { arg: 'P', help: 'dropout between layers, training only', def: 0, min: 0, max: 0.95 },
   ...OPTIM_FLAGS,

@@ -10,13 +10,14 @@ import { allocArray } from '../core/alloc.js';
 import { getBackend } from '../backend/registry.js';
 import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
 import { linearForward, linearBackward } from '../nn/linear.js';
-import { LuongAttention, type AttentionRows } from '../nn/attention.js';
+import { GlobalAttention, type AttentionRows, type AttentionWeights } from '../nn/attention.js';
 import { SequenceEncoder, encoderParamSpecs, type EncoderConfig } from './encoder.js';
 import { beamSearch, type Hypothesis, type StepDecoder } from './beam.js';
 import { logSoftmaxRows, reorderState } from './generator.js';
 
-export type AttentionKind = 'none' | 'luong';
-export const ATTENTIONS: readonly AttentionKind[] = ['none', 'luong'];
+/** none; luong: global attention, general score; additive: global attention, Bahdanau et al.'s additive score. */
+export type AttentionKind = 'none' | 'luong' | 'additive';
+export const ATTENTIONS: readonly AttentionKind[] = ['none', 'luong', 'additive'];
 
 export interface Seq2SeqConfig {
   cell: CellType;
@@ -65,7 +66,9 @@ export function seq2seqParamSpecs(c: Seq2SeqConfig): ParamSpec[] {
     bridge.push({ name: 'bridge.weight', shape: [H, 2 * H] }, { name: 'bridge.bias', shape: [H] });
     if (c.cell === 'lstm') bridge.push({ name: 'bridge_c.weight', shape: [H, 2 * H] }, { name: 'bridge_c.bias', shape: [H] });
   }
-  const att: ParamSpec[] = c.attention === 'luong' ? [{ name: 'attention.weight', shape: [H, We] }, { name: 'attention.combine.weight', shape: [H, We + H] }] : [];
+  const att: ParamSpec[] = c.attention === 'luong' ? [{ name: 'attention.weight', shape: [H, We] }]
+    : c.attention === 'additive' ? [{ name: 'attention.query.weight', shape: [H, H] }, { name: 'attention.key.weight', shape: [H, We] }, { name: 'attention.v', shape: [H] }] : [];
+  if (c.attention !== 'none') att.push({ name: 'attention.combine.weight', shape: [H, We + H] });
   return [...enc.core, ...bridge, ...dec.core, ...att, { name: 'head.weight', shape: [c.tgt_vocab_size, H] }, { name: 'head.bias', shape: [c.tgt_vocab_size] }, ...enc.extra, ...dec.extra];
 }
 
@@ -79,7 +82,7 @@ export class Seq2Seq {
   readonly grads: ParamSet;
   readonly encoder: SequenceEncoder;
   readonly decoder: SequenceEncoder;
-  private attention: LuongAttention | null;
+  private attention: GlobalAttention | null;
   private hN: Arr; private cN: Arr; private dhN: Arr; private dcN: Arr; // encoder final states (sorted)
   private xb: Arr; private xc: Arr; private h0: Arr; private c0: Arr; private dpre: Arr; private dx: Arr; // bridge, (L*B, ·)
   private logits: Arr; private probs: Arr; private dlogits: Arr; private dH: Arr; private dDec: Arr; private dEnc: Arr;
@@ -94,7 +97,7 @@ export class Seq2Seq {
     this.encoder = new SequenceEncoder(side(this.config, 'encoder'), this.params, this.grads, 'encoder.', dtype);
     this.decoder = new SequenceEncoder(side(this.config, 'decoder'), this.params, this.grads, 'decoder.', dtype);
     const H = this.config.hidden_size;
-    this.attention = this.config.attention === 'luong' ? new LuongAttention(H, this.encoder.width, dtype) : null;
+    this.attention = this.config.attention === 'none' ? null : new GlobalAttention(this.config.attention === 'luong' ? 'general' : 'additive', H, this.encoder.width, dtype);
     const F = () => allocArray(0, dtype);
     this.hN = F(); this.cN = F(); this.dhN = F(); this.dcN = F(); this.xb = F(); this.xc = F(); this.h0 = F(); this.c0 = F(); this.dpre = F(); this.dx = F();
     this.logits = F(); this.probs = F(); this.dlogits = F(); this.dH = F(); this.dDec = F(); this.dEnc = F();
@@ -106,7 +109,9 @@ export class Seq2Seq {
     this.encoder.init(rng, c.forget_bias);
     if (c.bidirectional) for (const n of ['bridge', ...(c.cell === 'lstm' ? ['bridge_c'] : [])]) { lin(`${n}.weight`, 2 * H); lin(`${n}.bias`, 2 * H); }
     this.decoder.init(rng, c.forget_bias);
-    if (this.attention) { lin('attention.weight', this.encoder.width); lin('attention.combine.weight', this.encoder.width + H); }
+    if (c.attention === 'luong') lin('attention.weight', this.encoder.width);
+    if (c.attention === 'additive') { lin('attention.query.weight', H); lin('attention.key.weight', this.encoder.width); lin('attention.v', H); }
+    if (this.attention) lin('attention.combine.weight', this.encoder.width + H);
     lin('head.weight', H); lin('head.bias', H);
     return this;
   }
@@ -170,7 +175,7 @@ export class Seq2Seq {
     if (this.attention) {
       this.rows = attentionRows(enc, dec, B);
       const e = enc.output();
-      top = this.attention.forward(e.a, e.off, enc.lay.N, s.a, s.off, Nd, this.rows, this.params.get('attention.weight'), this.params.get('attention.combine.weight'));
+      top = this.attention.forward(e.a, e.off, enc.lay.N, s.a, s.off, Nd, this.rows, this.attentionWeights_(this.params));
       topOff = 0;
     }
     if (this.logits.length < Nd * V) {
@@ -197,8 +202,7 @@ export class Seq2Seq {
       const Ne = enc.lay.N, We = enc.width;
       if (this.dEnc.length < Ne * We) this.dEnc = allocArray(2 * Ne * We, this.dtype);
       this.dEnc.fill(0, 0, Ne * We); this.dDec.fill(0, 0, Nd * H);
-      att.backward(this.dH, this.params.get('attention.weight'), this.params.get('attention.combine.weight'),
-        this.grads.get('attention.weight'), this.grads.get('attention.combine.weight'), this.dEnc, this.dDec);
+      att.backward(this.dH, this.attentionWeights_(this.params), this.attentionWeights_(this.grads), this.dEnc, this.dDec);
       dDec = this.dDec;
     }
     dec.backward(dDec);
@@ -227,6 +231,15 @@ export class Seq2Seq {
       }
     }
     enc.backward(att ? this.dEnc : null, { dhN: this.dhN, dcN: lstm ? this.dcN : null });
+  }
+
+  /** Internal: the attention tensors of ps (params or grads). */
+  attentionWeights_(ps: ParamSet): AttentionWeights {
+    const add = this.config.attention === 'additive';
+    return {
+      key: ps.get(add ? 'attention.key.weight' : 'attention.weight'), query: add ? ps.get('attention.query.weight') : null,
+      v: add ? ps.get('attention.v') : null, combine: ps.get('attention.combine.weight'),
+    };
   }
 
   /** Logits (Nd, V) of the last forward, packed decoder rows (see decoder.eachRow). */
@@ -296,16 +309,17 @@ function attentionRows(enc: SequenceEncoder, dec: SequenceEncoder, B: number): A
 /** Beam-search adapter: K hypotheses of one source. */
 class Seq2SeqSteps implements StepDecoder {
   private h!: Arr; private c!: Arr;
-  private enc: Arr; private K0: Arr; private m: number;
+  private enc: Arr; private m: number;
   private h1: Arr; private c1: Arr;
-  private scores: Arr = allocArray(0); private ctx: Arr = allocArray(0); private ht: Arr = allocArray(0); private logits: Arr = allocArray(0);
+  private attention: GlobalAttention | null;
+  private rows: AttentionRows = { enc: [], dec: [] };
+  private logits: Arr = allocArray(0);
   private lp = new Float64Array(0);
 
   constructor(private s: Seq2Seq, source: Int32Array) {
-    const p = s.prepareDecoding(source), H = s.config.hidden_size, We = s.encoder.width;
+    const p = s.prepareDecoding(source), c = s.config;
     this.enc = p.enc; this.m = p.m; this.h1 = p.h; this.c1 = p.c;
-    this.K0 = allocArray(this.m * H, s.dtype);
-    if (s.config.attention === 'luong') getBackend().gemm(false, true, this.m, H, We, 1, this.enc, 0, We, s.params.get('attention.weight'), 0, We, 0, this.K0, 0, H);
+    this.attention = c.attention === 'none' ? null : new GlobalAttention(c.attention === 'luong' ? 'general' : 'additive', c.hidden_size, s.encoder.width, s.dtype);
   }
 
   start(K: number): void {
@@ -318,26 +332,18 @@ class Seq2SeqSteps implements StepDecoder {
   }
 
   step(tokens: Int32Array, K: number): Float64Array {
-    const s = this.s, c = s.config, H = c.hidden_size, V = c.tgt_vocab_size, We = s.encoder.width, m = this.m, be = getBackend();
+    const s = this.s, c = s.config, H = c.hidden_size, V = c.tgt_vocab_size;
     s.decoder.step(tokens, K, this.h, this.c);
     const o = s.decoder.stepOutput();
     let top: Arr = o.a, off = o.off;
-    if (c.attention === 'luong') {
-      const F = (n: number) => allocArray(n, s.dtype);
-      if (this.scores.length < K * m) { this.scores = F(K * m); this.ctx = F(K * We); this.ht = F(K * H); }
-      be.gemm(false, true, K, m, H, 1, o.a, o.off, H, this.K0, 0, H, 0, this.scores, 0, m);
-      for (let k = 0; k < K; k++) {
-        let max = -Infinity, sum = 0;
-        for (let j = 0; j < m; j++) max = Math.max(max, this.scores[k * m + j]!);
-        for (let j = 0; j < m; j++) { const e = Math.exp(this.scores[k * m + j]! - max); this.scores[k * m + j] = e; sum += e; }
-        for (let j = 0; j < m; j++) this.scores[k * m + j] = this.scores[k * m + j]! / sum;
+    if (this.attention) {
+      // every hypothesis is a sequence of one decoder row over the same source rows
+      if (this.rows.dec.length !== K) {
+        const all = Int32Array.from({ length: this.m }, (_, j) => j);
+        this.rows = { enc: Array.from({ length: K }, () => all), dec: Array.from({ length: K }, (_, k) => Int32Array.of(k)) };
       }
-      be.gemm(false, false, K, We, m, 1, this.scores, 0, m, this.enc, 0, We, 0, this.ctx, 0, We);
-      const Wc = s.params.get('attention.combine.weight');
-      be.gemm(false, true, K, H, We, 1, this.ctx, 0, We, Wc, 0, We + H, 0, this.ht, 0, H);
-      be.gemm(false, true, K, H, H, 1, o.a, o.off, H, Wc, We, We + H, 1, this.ht, 0, H);
-      be.rnnStepForward(false, this.ht, 0, this.ht, 0, K * H);
-      top = this.ht; off = 0;
+      top = this.attention.forward(this.enc, 0, this.m, o.a, o.off, K, this.rows, s.attentionWeights_(s.params));
+      off = 0;
     }
     if (this.logits.length < K * V) this.logits = allocArray(K * V, s.dtype);
     linearForward(this.logits, top, off, s.params.get('head.weight'), s.params.get('head.bias'), K, H, V);
