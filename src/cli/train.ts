@@ -12,7 +12,7 @@ import { LanguageModel } from '../models/language-model.js';
 import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
 import { Trainer, FEED_MODES, NonFiniteError, type FeedMode, type TrainConfig, type TrainerMeta } from '../train/trainer.js';
 import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
-import { INITIAL_STATES, isReferenceConfig, type InitialState } from '../models/char-lm.js';
+import { INITIAL_STATES, isReferenceConfig, type CharLM, type InitialState } from '../models/char-lm.js';
 import { open, type FileHandle } from 'node:fs/promises';
 import { runTraining, type EvalReport } from '../train/run.js';
 import { splitText } from '../train/train-text.js';
@@ -91,7 +91,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const evalEvery = f.num('eval-every'), sampleLength = f.num('sample-length'), logEvery = f.num('log-every'), timeLimit = f.num('time-limit');
 
   const text = await readTextFile(file!, 'text file');
-  let lm: LanguageModel, trainer: Trainer;
+  let lm: LanguageModel, trainer: Trainer<CharLM>;
   let ids: Int32Array;
   const textInfo = (ids: Int32Array) => ({ name: basename(file!), chars: ids.length, hash: fingerprint(ids) });
   if (resume) {

@@ -4,6 +4,7 @@
 //     every evalEvery steps: validation loss, sample, hand checkpoints to the caller
 // Environment-free: the caller (CLI, web page) does printing and file writes in hooks.
 import type { Trainer, StepResult } from './trainer.js';
+import type { CharLM } from '../models/char-lm.js';
 import type { Vocab } from '../data/vocab.js';
 import { streamLoss } from '../models/lm-loss.js';
 import { generate } from '../models/sample.js';
@@ -26,9 +27,9 @@ export interface EvalReport {
 }
 
 export interface RunHooks {
-  onStep?(r: StepResult, t: Trainer): void;
+  onStep?(r: StepResult, t: Trainer<CharLM>): void;
   /** Called after each evaluation; awaited, so it can write checkpoints. */
-  onEval?(e: EvalReport, t: Trainer): void | Promise<void>;
+  onEval?(e: EvalReport, t: Trainer<CharLM>): void | Promise<void>;
   /** Polled every step; true ends the run after the current step. */
   shouldStop?(): boolean;
 }
@@ -37,7 +38,7 @@ export type StopReason = 'steps' | 'time' | 'stopped';
 
 const tick = () => new Promise<void>((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 
-export async function runTraining(t: Trainer, valIds: Int32Array, vocab: Vocab, opts: RunOptions, hooks: RunHooks = {}): Promise<StopReason> {
+export async function runTraining(t: Trainer<CharLM>, valIds: Int32Array, vocab: Vocab, opts: RunOptions, hooks: RunHooks = {}): Promise<StopReason> {
   const start = Date.now();
   let sum = 0, n = 0;
   while (t.step < opts.steps) {
@@ -56,7 +57,7 @@ export async function runTraining(t: Trainer, valIds: Int32Array, vocab: Vocab, 
   return 'steps';
 }
 
-function evaluate(t: Trainer, valIds: Int32Array, vocab: Vocab, opts: RunOptions, trainLoss: number): EvalReport {
+function evaluate(t: Trainer<CharLM>, valIds: Int32Array, vocab: Vocab, opts: RunOptions, trainLoss: number): EvalReport {
   const valLoss = valIds.length > 1 ? streamLoss(t.model, valIds, t.cfg.batch, t.cfg.seq) : NaN;
   const best = valLoss < t.bestVal;
   if (best) t.bestVal = valLoss;

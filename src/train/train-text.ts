@@ -1,6 +1,6 @@
 // Training a character LM on a text from code, in one call.
 import { LanguageModel } from '../models/language-model.js';
-import type { CharLMConfig } from '../models/char-lm.js';
+import type { CharLM, CharLMConfig } from '../models/char-lm.js';
 import { Trainer, type TrainConfig } from './trainer.js';
 import { ensureBackend } from '../backend/init.js';
 import { runTraining, type RunHooks, type StopReason } from './run.js';
@@ -27,7 +27,7 @@ export interface TrainTextOptions {
  * Builds the vocabulary from text, splits it 90/5/5, and trains. Returns the model
  * (the final weights), the trainer (for its state) and why training stopped.
  */
-export async function trainLanguageModel(text: string, o: TrainTextOptions = {}): Promise<{ model: LanguageModel; trainer: Trainer; stopReason: StopReason }> {
+export async function trainLanguageModel(text: string, o: TrainTextOptions = {}): Promise<{ model: LanguageModel; trainer: Trainer<CharLM>; stopReason: StopReason }> {
   await ensureBackend(o.backend);
   const model = LanguageModel.create(text, o.model ?? {}, o.train?.seed ?? 1);
   const { train, val } = splitText(model.vocab.encode(text));

@@ -22,7 +22,8 @@
 // model's own sample of the previous step, for every step of a forward after its first)
 // or scheduled sampling (each input fed back with probability p(i) after i updates,
 // see schedule.ts). The targets are always the true next tokens.
-import type { CharLM, RecurrentState } from '../models/char-lm.js';
+import type { BackwardOptions, ForwardOptions, RecurrentState } from '../models/char-lm.js';
+import type { ParamSet } from '../core/params.js';
 import { Rng, type RngState } from '../core/rng.js';
 import { UserError } from '../core/errors.js';
 import { StreamBatches } from '../data/batches.js';
@@ -63,7 +64,24 @@ export interface StepResult {
   regularizer: number; // Pascanu's Ω (unweighted) when cfg.pascanu > 0, else 0
 }
 
-export class Trainer {
+/**
+ * What the stream trainer needs of a model (CharLM is one): a state per stream,
+ * forward over T steps of B streams from it, backward, and the state after any step.
+ */
+export interface StreamModel {
+  readonly params: ParamSet;
+  readonly grads: ParamSet;
+  readonly config: { num_layers: number; hidden_size: number };
+  newState(B: number): RecurrentState;
+  resetState(state: RecurrentState, rng?: Rng): RecurrentState;
+  forward(ids: Int32Array, targets: Int32Array | null, T: number, B: number, state: RecurrentState, opts?: ForwardOptions): { loss: number; count: number };
+  backward(opts?: BackwardOptions): { regularizer: number };
+  stateAt(k: number, into: RecurrentState): void;
+  readonly fedBack: number;
+  zeroGrad(): void;
+}
+
+export class Trainer<M extends StreamModel = StreamModel> {
   readonly cfg: TrainConfig;
   readonly batches: StreamBatches;
   readonly updater: Updater;
@@ -76,7 +94,7 @@ export class Trainer {
   private inputs: Int32Array;
   private targets: Int32Array;
 
-  constructor(readonly model: CharLM, trainIds: Int32Array, cfg: Partial<TrainConfig> = {}) {
+  constructor(readonly model: M, trainIds: Int32Array, cfg: Partial<TrainConfig> = {}) {
     this.cfg = { ...DEFAULT_TRAIN, ...cfg };
     const c = this.cfg;
     for (const k of ['batch', 'seq'] as const) {
