@@ -203,3 +203,13 @@ for (const name of availableBackends()) {
     }
   });
 }
+
+test('the OpenBLAS kernel set follows the CPU\'s instruction sets', async () => {
+  const { openblasCoreFor } = await import('../src/backend/native/index.js');
+  const f = (s: string) => new Set(s.split(' '));
+  assert.equal(openblasCoreFor(f('sse4_2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl avx512_bf16 amx_tile')), 'Cooperlake');
+  assert.equal(openblasCoreFor(f('avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl')), 'SkylakeX');
+  assert.equal(openblasCoreFor(f('sse4_2 avx avx2 fma')), 'Haswell');
+  assert.equal(openblasCoreFor(f('sse4_2 avx avx512f')), null, 'partial AVX-512 without AVX2+FMA: OpenBLAS decides');
+  assert.equal(openblasCoreFor(new Set()), null);
+});

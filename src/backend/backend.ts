@@ -9,6 +9,9 @@ import type { Arr } from '../core/params.js';
 export interface Backend {
   readonly name: string;
 
+  /** What runs underneath (the BLAS and its kernels, threads), for `rnnkit info` and benchmarks. */
+  describe?(): string;
+
   /** A zeroed float32 array the kernels can work on (a backend may place it in its own memory). */
   alloc(n: number): Float32Array;
 

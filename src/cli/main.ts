@@ -43,6 +43,8 @@ function version(): string {
 async function versionInfo(cmd: string): Promise<number> {
   process.stdout.write(`rnnkit ${version()} (node ${process.versions.node}), backend: ${getBackend().name} (available: ${availableBackends().join(', ')})\n`);
   if (cmd === 'info') {
+    const d = getBackend().describe?.();
+    if (d) process.stdout.write(`  ${getBackend().name}: ${d}\n`);
     for (const [name, why] of Object.entries(await loadBackends())) process.stdout.write(`  ${name}: unavailable (${why})\n`);
   }
   return 0;
