@@ -135,9 +135,20 @@ export const noiseText = (r) => (r?.noise ? `${r.noise.other_cores}${r.noise.ste
 
 export const jsonLines = (s) => s.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 
+/** The OpenBLAS kernels rnnkit's native backend picks for this CPU (the same for Debian's torch, so neither runs generic ones). */
+function openblasCore() {
+  try {
+    const flags = new Set((readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '').split(':')[1]?.trim().split(/\s+/));
+    const has = (...f) => f.every((x) => flags.has(x));
+    if (has('avx512f', 'avx512dq', 'avx512cd', 'avx512bw', 'avx512vl')) return has('avx512_bf16') ? 'Cooperlake' : 'SkylakeX';
+    return has('avx2', 'fma') ? 'Haswell' : null;
+  } catch { return null; }
+}
+
 export function torchEnv() {
   const ld = [OPENMP_DIR, ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean)].join(':');
-  return { ...process.env, LD_LIBRARY_PATH: ld, OMP_NUM_THREADS: '2' };
+  const core = process.env.OPENBLAS_CORETYPE ?? openblasCore();
+  return { ...process.env, LD_LIBRARY_PATH: ld, OMP_NUM_THREADS: '2', ...(core ? { OPENBLAS_CORETYPE: core } : {}) };
 }
 
 export function torchImportable() {
