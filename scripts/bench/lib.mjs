@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { openblasCoreFor } from '../../dist/src/backend/native/index.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const PYTHON = '/usr/bin/python3';
@@ -139,9 +140,7 @@ export const jsonLines = (s) => s.split('\n').filter((l) => l.startsWith('{')).m
 function openblasCore() {
   try {
     const flags = new Set((readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '').split(':')[1]?.trim().split(/\s+/));
-    const has = (...f) => f.every((x) => flags.has(x));
-    if (has('avx512f', 'avx512dq', 'avx512cd', 'avx512bw', 'avx512vl')) return has('avx512_bf16') ? 'Cooperlake' : 'SkylakeX';
-    return has('avx2', 'fma') ? 'Haswell' : null;
+    return openblasCoreFor(flags);
   } catch { return null; }
 }
 
