@@ -3,8 +3,8 @@
 
 The four model kinds of docs/models.md, written with torch.nn exactly as that
 page specifies them: `classifier`, `tagger`, `generator` (tokens or bernoulli
-rows) and `seq2seq` (attention none or luong). Every recurrent stack is an
-nn.LSTM / nn.GRU / nn.RNN (dropout 0, batch_first=False) run on a packed
+rows) and `seq2seq` (attention none, luong or additive). Every recurrent stack
+is an nn.LSTM / nn.GRU / nn.RNN (dropout 0, batch_first=False) run on a packed
 variable-length batch:
 
   packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
@@ -12,16 +12,18 @@ variable-length batch:
   out, _ = pad_packed_sequence(out_packed, total_length=T)
 
 Weights: PyTorch's default initialisation (nn.Embedding N(0, 1), nn.Linear
-kaiming-uniform, recurrent U(-1/sqrt(H), 1/sqrt(H))) under
-torch.manual_seed(seed_of(case)); the inputs are drawn afterwards from the
-same generator. One forward and one backward of the model's loss; the file
-holds, in this order: the state_dict (docs/models.md's names), the inputs,
-`loss` [1], `logits` (exactly 0 at padded positions), `attention` (luong
-seq2seq only), then `grad.<name>` for every parameter. Token ids are stored
-as float32 (exact small integers); padded id positions hold a valid random id
-and padded float inputs hold 1e3 * N(0, 1), so that anything read from the
-padding shows; targets are -1 at padding. Metadata: a single key `fixture`,
-JSON with kind, case, seed, torch_version and every config value.
+kaiming-uniform, recurrent U(-1/sqrt(H), 1/sqrt(H)); the additive attention's
+vector v: U(-1/sqrt(H), 1/sqrt(H))) under torch.manual_seed(seed_of(case));
+the inputs are drawn afterwards from the same generator. One forward and one
+backward of the model's loss; the file holds, in this order: the state_dict
+(docs/models.md's names), the inputs, `loss` [1], `logits` (exactly 0 at
+padded positions), `attention` (luong and additive seq2seq only), then
+`grad.<name>` for every parameter. Token ids are stored as float32 (exact
+small integers); padded id positions hold a valid random id and padded float
+inputs hold 1e3 * N(0, 1), so that anything read from the padding shows;
+targets are -1 at padding. Metadata: a single key `fixture`,
+JSON with kind, case, seed, torch_version and every config value. The cases
+are in model_fixture_cases.py.
 
 Float32 on the CPU with one thread: reruns give identical bytes. After
 writing, the script checks every file (model_fixture_check.py): recomputed
@@ -39,6 +41,7 @@ import sys
 sys.dont_write_bytecode = True
 
 from fixture_io import REPO, start, write_safetensors  # noqa: E402
+from model_fixture_cases import CASES  # noqa: E402
 from model_fixture_check import (BOS, EOS, GARBAGE, check, full_config,  # noqa: E402
                                  model_config, padding_mask)
 
@@ -48,70 +51,6 @@ import torch.nn.functional as F  # noqa: E402
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
 
 OUT_DIR = os.path.join(REPO, "test", "fixtures", "models")
-
-# ---------------------------------------------------------------------------
-# cases (sizes: H <= 8, E <= 6, T <= 9, B <= 5, V <= 12, C <= 5)
-# lengths: classifier / tagger: n_b; generator tokens: n_b + 1 (</s> appended);
-# generator bernoulli: all T; seq2seq: src m_b, tgt n_b + 1.
-
-CASES = [
-    # classifier, tokens
-    dict(kind="classifier", case="classifier_lstm_last", cell="lstm", input="tokens",
-         vocab_size=10, embedding_size=5, hidden_size=7, num_layers=1, bidirectional=False,
-         pool="last", num_classes=4, steps=8, lengths=[5, 8, 1, 6]),
-    dict(kind="classifier", case="classifier_gru_last_bi", cell="gru", input="tokens",
-         vocab_size=11, embedding_size=6, hidden_size=6, num_layers=1, bidirectional=True,
-         pool="last", num_classes=3, steps=7, lengths=[4, 7, 2, 5, 3]),
-    dict(kind="classifier", case="classifier_lstm_mean_bi_l2", cell="lstm", input="tokens",
-         vocab_size=12, embedding_size=4, hidden_size=5, num_layers=2, bidirectional=True,
-         pool="mean", num_classes=5, steps=9, lengths=[6, 3, 7, 2]),
-    dict(kind="classifier", case="classifier_rnn_tanh_max", cell="rnn_tanh", input="tokens",
-         vocab_size=9, embedding_size=5, hidden_size=8, num_layers=1, bidirectional=False,
-         pool="max", num_classes=4, steps=6, lengths=[6, 1, 4]),
-    # classifier, float vectors
-    dict(kind="classifier", case="classifier_lstm_last_float", cell="lstm", input="float",
-         input_size=4, hidden_size=6, num_layers=1, bidirectional=False,
-         pool="last", num_classes=3, steps=8, lengths=[3, 8, 5, 6]),
-    dict(kind="classifier", case="classifier_gru_max_bi_float", cell="gru", input="float",
-         input_size=5, hidden_size=5, num_layers=2, bidirectional=True,
-         pool="max", num_classes=4, steps=7, lengths=[2, 6, 4, 1, 5]),
-    # tagger
-    dict(kind="tagger", case="tagger_lstm_bi", cell="lstm",
-         vocab_size=10, embedding_size=5, hidden_size=6, num_layers=1, bidirectional=True,
-         num_classes=5, steps=8, lengths=[8, 3, 6, 1]),
-    dict(kind="tagger", case="tagger_gru_l2", cell="gru",
-         vocab_size=12, embedding_size=6, hidden_size=7, num_layers=2, bidirectional=False,
-         num_classes=4, steps=9, lengths=[5, 8, 2, 7, 4]),
-    # generator, tokens (lengths = n_b + 1; 1 = the empty sequence, <s> -> </s>)
-    dict(kind="generator", case="generator_lstm_tokens_l2", cell="lstm", output="tokens",
-         vocab_size=10, embedding_size=5, hidden_size=6, num_layers=2, cond_size=3,
-         steps=8, lengths=[5, 7, 1, 4]),
-    dict(kind="generator", case="generator_gru_tokens", cell="gru", output="tokens",
-         vocab_size=12, embedding_size=4, hidden_size=8, num_layers=1, cond_size=4,
-         steps=8, lengths=[6, 3, 8, 4, 5]),
-    # generator, bernoulli rows (uniform length T)
-    dict(kind="generator", case="generator_lstm_bernoulli", cell="lstm", output="bernoulli",
-         input_size=6, hidden_size=7, num_layers=1, cond_size=3, steps=6, lengths=[6, 6, 6]),
-    dict(kind="generator", case="generator_gru_bernoulli_l2", cell="gru", output="bernoulli",
-         input_size=5, hidden_size=6, num_layers=2, cond_size=4, steps=7, lengths=[7, 7, 7, 7]),
-    # seq2seq
-    dict(kind="seq2seq", case="seq2seq_lstm_none", cell="lstm", attention="none",
-         src_vocab_size=10, tgt_vocab_size=9, embedding_size=5, hidden_size=6, num_layers=1,
-         bidirectional=False, src_steps=7, tgt_steps=6,
-         src_lengths=[5, 7, 2, 4], tgt_lengths=[3, 6, 1, 5]),
-    dict(kind="seq2seq", case="seq2seq_gru_luong_l2", cell="gru", attention="luong",
-         src_vocab_size=11, tgt_vocab_size=12, embedding_size=6, hidden_size=7, num_layers=2,
-         bidirectional=False, src_steps=9, tgt_steps=8,
-         src_lengths=[8, 3, 6, 1, 5], tgt_lengths=[4, 7, 2, 5, 3]),
-    dict(kind="seq2seq", case="seq2seq_lstm_luong_bi", cell="lstm", attention="luong",
-         src_vocab_size=12, tgt_vocab_size=10, embedding_size=4, hidden_size=5, num_layers=1,
-         bidirectional=True, src_steps=9, tgt_steps=7,
-         src_lengths=[6, 9, 3, 7], tgt_lengths=[5, 2, 7, 4]),
-    dict(kind="seq2seq", case="seq2seq_gru_none_bi_l2", cell="gru", attention="none",
-         src_vocab_size=9, tgt_vocab_size=11, embedding_size=5, hidden_size=6, num_layers=2,
-         bidirectional=True, src_steps=7, tgt_steps=8,
-         src_lengths=[4, 6, 2, 5, 3], tgt_lengths=[6, 3, 7, 1, 5]),
-]
 
 
 # ---------------------------------------------------------------------------
@@ -251,6 +190,21 @@ class LuongAttention(nn.Linear):
         self.combine = nn.Linear(W_enc + H, H, bias=False)
 
 
+class AdditiveAttention(nn.Module):
+    """Bahdanau's score v^T tanh(W_q s + W_k h): `query` [H, H], `key` [H, W_enc], `v` [H]
+    and `combine` [H, W_enc + H] as Luong's, no biases. Drawn in that order: the three
+    matrices with nn.Linear's default (U(+-1/sqrt(fan_in))), v from U(+-1/sqrt(H)). The
+    module's own `v` comes first in its state_dict (PyTorch lists a module's parameters
+    before its submodules')."""
+
+    def __init__(self, W_enc, H):
+        super().__init__()
+        self.query = nn.Linear(H, H, bias=False)
+        self.key = nn.Linear(W_enc, H, bias=False)
+        self.v = nn.Parameter(torch.empty(H).uniform_(-1 / math.sqrt(H), 1 / math.sqrt(H)))
+        self.combine = nn.Linear(W_enc + H, H, bias=False)
+
+
 class Seq2Seq(nn.Module):
     def __init__(self, cfg):
         super().__init__()
@@ -264,6 +218,8 @@ class Seq2Seq(nn.Module):
         self.decoder = Decoder(cfg)
         if cfg["attention"] == "luong":
             self.attention = LuongAttention(dirs * H, H)
+        elif cfg["attention"] == "additive":
+            self.attention = AdditiveAttention(dirs * H, H)
         self.head = nn.Linear(H, cfg["tgt_vocab_size"])
 
     def bridged(self, linear, sN):
@@ -291,6 +247,11 @@ class Seq2Seq(nn.Module):
         if cfg["attention"] == "luong":
             keys = F.linear(enc_out, self.attention.weight)              # W_a h_j: [Ts, B, H]
             score = torch.einsum("tbh,jbh->tbj", s, keys)                # [Td, B, Ts]
+        elif cfg["attention"] == "additive":
+            q = self.attention.query(s)                                  # W_q s_t: [Td, B, H]
+            k = self.attention.key(enc_out).transpose(0, 1)              # W_k h_j: [B, Ts, H]
+            score = torch.tanh(q[:, :, None, :] + k[None]) @ self.attention.v  # [Td, B, Ts]
+        if cfg["attention"] != "none":
             src_pad = padding_mask(cfg["src_lengths"], Ts).t()[None]     # [1, B, Ts]
             alpha = torch.softmax(score.masked_fill(src_pad, -math.inf), -1)
             alpha = alpha.masked_fill(tgt_pad, 0.0)
