@@ -20,6 +20,7 @@ import { getBackend } from '../backend/registry.js';
 import { expectPositionals, flagHelp, parseFlags, type FlagTable } from './flags.js';
 import { FIXED_ON_RESUME, OPTIM_FLAGS, RUN_FLAGS, checkResumable, exampleTrainConfig, loadResume, outDirOf, runExamples } from './example-run.js';
 import { fingerprint, readLines } from './text-input.js';
+import { dispatch } from './subcommands.js';
 
 const TRAIN_FLAGS: FlagTable = {
   val: { arg: 'FILE', help: 'validation examples (default: hold out --val-fraction of the training file)', group: 'Data' },
@@ -75,16 +76,7 @@ line of standard input when no text is given: label<TAB>probability<TAB>text.
 `;
 
 export async function classifyCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  switch (sub) {
-    case 'train': return trainCommand(rest);
-    case 'eval': return evalCommand(rest);
-    case 'predict': return predictCommand(rest);
-    case undefined: case '-h': case '--help':
-      process.stdout.write(`Usage: rnnkit classify train|eval|predict ...  (rnnkit classify <sub> --help)\n`);
-      return sub === undefined ? 1 : 0;
-    default: throw new UserError(`classify: unknown subcommand '${sub}' (train, eval, predict)`);
-  }
+  return dispatch('classify', argv, { train: trainCommand, eval: evalCommand, predict: predictCommand });
 }
 
 async function readLabelled(path: string): Promise<Labelled[]> {

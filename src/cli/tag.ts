@@ -17,6 +17,7 @@ import { getBackend } from '../backend/registry.js';
 import { expectPositionals, flagHelp, parseFlags, type FlagTable } from './flags.js';
 import { FIXED_ON_RESUME, OPTIM_FLAGS, RUN_FLAGS, checkResumable, exampleTrainConfig, loadResume, outDirOf, runExamples } from './example-run.js';
 import { fingerprint, readLines } from './text-input.js';
+import { dispatch } from './subcommands.js';
 
 const TRAIN_FLAGS: FlagTable = {
   val: { arg: 'FILE', help: 'validation sequences (default: hold out every 10th sequence of the training file)', group: 'Data' },
@@ -68,16 +69,7 @@ token<TAB>tag lines with a blank line after each sequence.
 `;
 
 export async function tagCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  switch (sub) {
-    case 'train': return trainCommand(rest);
-    case 'eval': return evalCommand(rest);
-    case 'predict': return predictCommand(rest);
-    case undefined: case '-h': case '--help':
-      process.stdout.write('Usage: rnnkit tag train|eval|predict ...  (rnnkit tag <sub> --help)\n');
-      return sub === undefined ? 1 : 0;
-    default: throw new UserError(`tag: unknown subcommand '${sub}' (train, eval, predict)`);
-  }
+  return dispatch('tag', argv, { train: trainCommand, eval: evalCommand, predict: predictCommand });
 }
 
 async function readConll(path: string): Promise<TaggedSequence[]> {

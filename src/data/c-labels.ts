@@ -2,11 +2,9 @@
 // demo. A lexer-level scan, not a parser: it runs over the whole file so a block
 // comment can span lines, and it recovers at the end of a line from an unterminated
 // quote (an apostrophe in `#error don't` or in `#if 0` text), as compilers do.
-import { UserError } from '../core/errors.js';
-
 export const C_TAGS = ['code', 'string', 'comment'] as const;
 export type CTag = (typeof C_TAGS)[number];
-const CODE = 0, STRING = 1, COMMENT = 2;
+const STRING = 1, COMMENT = 2; // 0 is code
 
 /** `#include <...>` (also include_next, import): the angle-bracketed name is code. */
 const INCLUDE = /#[ \t]*(?:include|include_next|import)[ \t]*<[^>\n]*>?/y;
@@ -50,7 +48,7 @@ function literalEnd(s: string, i: number): number {
  */
 export function labelC(source: string): Uint8Array {
   const s = source, n = s.length;
-  const tags = new Uint8Array(n); // CODE = 0
+  const tags = new Uint8Array(n); // all code to begin with
   let i = 0;
   while (i < n) {
     const ch = s[i];

@@ -5,7 +5,7 @@ import { ParamSet, type Arr, type DType, type ParamSpec } from '../core/params.j
 import type { Rng } from '../core/rng.js';
 import { allocArray } from '../core/alloc.js';
 import { getBackend } from '../backend/registry.js';
-import { linearForward, linearBackward } from '../nn/linear.js';
+import { linearForward, linearBackward, linearSpecs, uniformInit } from '../nn/linear.js';
 import { dropoutForward, dropoutBackward } from '../nn/dropout.js';
 import { poolForward, poolBackward, POOLS, type Pool } from '../nn/pool.js';
 import { SequenceEncoder, checkEncoderConfig, encoderParamSpecs, type EncoderConfig, type Sequence } from './encoder.js';
@@ -32,7 +32,7 @@ export function classifierConfig(c: Partial<ClassifierConfig> & Pick<ClassifierC
 export function classifierParamSpecs(c: ClassifierConfig): ParamSpec[] {
   const { core, extra } = encoderParamSpecs(c);
   const W = (c.bidirectional ? 2 : 1) * c.hidden_size;
-  return [...core, { name: 'head.weight', shape: [c.num_classes, W] }, { name: 'head.bias', shape: [c.num_classes] }, ...extra];
+  return [...core, ...linearSpecs('head', c.num_classes, W), ...extra];
 }
 
 export interface ClassifierExample { seq: Sequence; label: number }
@@ -60,11 +60,10 @@ export class Classifier {
     this.hN = F(0); this.cN = F(0); this.dhN = F(0); this.dOut = F(0);
   }
 
-  /** PyTorch's initialisation (embedding N(0,1), the rest U(-1/√H, 1/√H)), forget-gate bias as configured. */
+  /** PyTorch's initialisation (embedding N(0,1), the rest U(±1/√fan_in)), forget-gate bias as configured. */
   init(rng: Rng): this {
     this.encoder.init(rng, this.config.forget_bias);
-    const k = 1 / Math.sqrt(this.config.hidden_size);
-    for (const n of ['head.weight', 'head.bias']) { const d = this.params.get(n); for (let i = 0; i < d.length; i++) d[i] = (2 * rng.uniform() - 1) * k; }
+    for (const n of ['head.weight', 'head.bias']) uniformInit(this.params.get(n), this.encoder.width, rng);
     return this;
   }
 

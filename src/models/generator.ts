@@ -6,7 +6,7 @@ import { ParamSet, type Arr, type DType, type ParamSpec } from '../core/params.j
 import { Rng } from '../core/rng.js';
 import { allocArray } from '../core/alloc.js';
 import { getBackend } from '../backend/registry.js';
-import { linearForward, linearBackward } from '../nn/linear.js';
+import { linearForward, linearBackward, linearSpecs, uniformInit } from '../nn/linear.js';
 import { bceWithLogitsBackward, bceWithLogitsForward } from '../nn/bce.js';
 import { SequenceEncoder, checkEncoderConfig, encoderParamSpecs, type EncoderConfig, type Sequence } from './encoder.js';
 import { beamSearch, decodeOne, type Hypothesis, type StepDecoder } from './beam.js';
@@ -37,10 +37,10 @@ export function generatorConfig(c: Partial<GeneratorConfig> & Pick<GeneratorConf
 
 export function generatorParamSpecs(c: GeneratorConfig): ParamSpec[] {
   const LH = c.num_layers * c.hidden_size, K = c.cond_size, out = c.output === 'tokens' ? c.vocab_size : c.input_size;
-  const init: ParamSpec[] = [{ name: 'init.weight', shape: [LH, K] }, { name: 'init.bias', shape: [LH] }];
-  if (c.cell === 'lstm') init.push({ name: 'init_c.weight', shape: [LH, K] }, { name: 'init_c.bias', shape: [LH] });
+  const init = linearSpecs('init', LH, K);
+  if (c.cell === 'lstm') init.push(...linearSpecs('init_c', LH, K));
   const { core, extra } = encoderParamSpecs(c);
-  return [...init, ...core, { name: 'head.weight', shape: [out, c.hidden_size] }, { name: 'head.bias', shape: [out] }, ...extra];
+  return [...init, ...core, ...linearSpecs('head', out, c.hidden_size), ...extra];
 }
 
 /** A condition and what it should produce: token ids (without <s>, </s>) or T rows of D values. */
@@ -75,7 +75,7 @@ export class Generator {
 
   /** PyTorch's initialisation: nn.Linear U(±1/√fan_in) for init and head, the embedding N(0,1), the stack's own. */
   init(rng: Rng): this {
-    const c = this.config, lin = (n: string, fanIn: number) => { const d = this.params.get(n), k = 1 / Math.sqrt(fanIn); for (let i = 0; i < d.length; i++) d[i] = (2 * rng.uniform() - 1) * k; };
+    const c = this.config, lin = (n: string, fanIn: number) => uniformInit(this.params.get(n), fanIn, rng);
     for (const n of ['init.weight', 'init.bias', ...(c.cell === 'lstm' ? ['init_c.weight', 'init_c.bias'] : [])]) lin(n, c.cond_size);
     this.decoder.init(rng, c.forget_bias);
     lin('head.weight', c.hidden_size); lin('head.bias', c.hidden_size);

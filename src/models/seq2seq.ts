@@ -9,7 +9,7 @@ import type { Rng } from '../core/rng.js';
 import { allocArray } from '../core/alloc.js';
 import { getBackend } from '../backend/registry.js';
 import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
-import { linearForward, linearBackward } from '../nn/linear.js';
+import { linearForward, linearBackward, linearSpecs, uniformInit } from '../nn/linear.js';
 import { GlobalAttention, type AttentionRows, type AttentionWeights } from '../nn/attention.js';
 import { SequenceEncoder, encoderParamSpecs, type EncoderConfig } from './encoder.js';
 import { beamSearch, type Hypothesis, type StepDecoder } from './beam.js';
@@ -63,13 +63,13 @@ export function seq2seqParamSpecs(c: Seq2SeqConfig): ParamSpec[] {
   const H = c.hidden_size, We = (c.bidirectional ? 2 : 1) * H, enc = encoderParamSpecs(side(c, 'encoder'), 'encoder.'), dec = encoderParamSpecs(side(c, 'decoder'), 'decoder.');
   const bridge: ParamSpec[] = [];
   if (c.bidirectional) {
-    bridge.push({ name: 'bridge.weight', shape: [H, 2 * H] }, { name: 'bridge.bias', shape: [H] });
-    if (c.cell === 'lstm') bridge.push({ name: 'bridge_c.weight', shape: [H, 2 * H] }, { name: 'bridge_c.bias', shape: [H] });
+    bridge.push(...linearSpecs('bridge', H, 2 * H));
+    if (c.cell === 'lstm') bridge.push(...linearSpecs('bridge_c', H, 2 * H));
   }
   const att: ParamSpec[] = c.attention === 'luong' ? [{ name: 'attention.weight', shape: [H, We] }]
     : c.attention === 'additive' ? [{ name: 'attention.query.weight', shape: [H, H] }, { name: 'attention.key.weight', shape: [H, We] }, { name: 'attention.v', shape: [H] }] : [];
   if (c.attention !== 'none') att.push({ name: 'attention.combine.weight', shape: [H, We + H] });
-  return [...enc.core, ...bridge, ...dec.core, ...att, { name: 'head.weight', shape: [c.tgt_vocab_size, H] }, { name: 'head.bias', shape: [c.tgt_vocab_size] }, ...enc.extra, ...dec.extra];
+  return [...enc.core, ...bridge, ...dec.core, ...att, ...linearSpecs('head', c.tgt_vocab_size, H), ...enc.extra, ...dec.extra];
 }
 
 /** A source and its target token ids (without <s> and </s>). */
@@ -105,7 +105,7 @@ export class Seq2Seq {
 
   init(rng: Rng): this {
     const c = this.config, H = c.hidden_size;
-    const lin = (n: string, fanIn: number) => { const d = this.params.get(n), k = 1 / Math.sqrt(fanIn); for (let i = 0; i < d.length; i++) d[i] = (2 * rng.uniform() - 1) * k; };
+    const lin = (n: string, fanIn: number) => uniformInit(this.params.get(n), fanIn, rng);
     this.encoder.init(rng, c.forget_bias);
     if (c.bidirectional) for (const n of ['bridge', ...(c.cell === 'lstm' ? ['bridge_c'] : [])]) { lin(`${n}.weight`, 2 * H); lin(`${n}.bias`, 2 * H); }
     this.decoder.init(rng, c.forget_bias);

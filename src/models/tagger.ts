@@ -4,7 +4,7 @@ import { ParamSet, type Arr, type DType, type ParamSpec } from '../core/params.j
 import type { Rng } from '../core/rng.js';
 import { allocArray } from '../core/alloc.js';
 import { getBackend } from '../backend/registry.js';
-import { linearForward, linearBackward } from '../nn/linear.js';
+import { linearForward, linearBackward, linearSpecs, uniformInit } from '../nn/linear.js';
 import { SequenceEncoder, checkEncoderConfig, encoderParamSpecs, type EncoderConfig, type Sequence } from './encoder.js';
 
 export interface TaggerConfig extends EncoderConfig {
@@ -26,7 +26,7 @@ export function taggerConfig(c: Partial<TaggerConfig> & Pick<TaggerConfig, 'num_
 
 export function taggerParamSpecs(c: TaggerConfig): ParamSpec[] {
   const { core, extra } = encoderParamSpecs(c), W = (c.bidirectional ? 2 : 1) * c.hidden_size;
-  return [...core, { name: 'head.weight', shape: [c.num_classes, W] }, { name: 'head.bias', shape: [c.num_classes] }, ...extra];
+  return [...core, ...linearSpecs('head', c.num_classes, W), ...extra];
 }
 
 export interface TaggerExample { seq: Sequence; tags: Int32Array }
@@ -51,8 +51,7 @@ export class Tagger {
 
   init(rng: Rng): this {
     this.encoder.init(rng, this.config.forget_bias);
-    const k = 1 / Math.sqrt(this.config.hidden_size);
-    for (const n of ['head.weight', 'head.bias']) { const d = this.params.get(n); for (let i = 0; i < d.length; i++) d[i] = (2 * rng.uniform() - 1) * k; }
+    for (const n of ['head.weight', 'head.bias']) uniformInit(this.params.get(n), this.encoder.width, rng);
     return this;
   }
 

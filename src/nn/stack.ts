@@ -17,14 +17,13 @@ import type { Arr, DType, ParamSet, ParamSpec } from '../core/params.js';
 import type { Rng } from '../core/rng.js';
 import { allocArray } from '../core/alloc.js';
 import { getBackend } from '../backend/registry.js';
-import { dropoutForward, dropoutBackward } from './dropout.js';
-import { embeddingBackward } from './embedding.js';
+import { dropoutForward } from './dropout.js';
+import { uniformInit } from './linear.js';
 import { reversedRows, type StepLayout } from './layout.js';
 import { stackBackward, initialStateBackward, type StackBackwardOptions } from './stack-backward.js';
 import {
-  GATES, createRecurrentCache, recordHiddenGrads, recurrentBackward, recurrentBackwardTokens, recurrentForward,
-  recurrentForwardTokens, setLayout, setRecurrentMask, tokenTable, tokenTableBackward, type CellType, type RecurrentCache,
-  type RecurrentParams,
+  GATES, createRecurrentCache, recurrentForward, recurrentForwardTokens, setLayout, setRecurrentMask, tokenTable,
+  type CellType, type RecurrentCache, type RecurrentParams,
 } from './recurrent.js';
 
 export type InitialState = 'zero' | 'learned' | 'noisy';
@@ -166,8 +165,8 @@ export class RecurrentStack {
    * layer-norm gains 1, biases 0, a learned initial state 0.
    */
   init(rng: Rng, forgetBias: number | null): void {
-    const k = 1 / Math.sqrt(this.cfg.hiddenSize), { core, extra } = stackParamSpecs(this.cfg, this.names);
-    for (const s of core) { const d = this.ps.get(s.name); for (let i = 0; i < d.length; i++) d[i] = (2 * rng.uniform() - 1) * k; }
+    const { core, extra } = stackParamSpecs(this.cfg, this.names);
+    for (const s of core) uniformInit(this.ps.get(s.name), this.cfg.hiddenSize, rng);
     for (const s of extra) this.ps.get(s.name).fill(s.name.includes('_weight_') ? 1 : 0);
     this.setForgetBias(forgetBias);
   }
