@@ -39,3 +39,20 @@ test('every source folder is a known layer and no file passes 450 lines', () => 
   const long = files(SRC).map((f) => [relative(SRC, f), readFileSync(f, 'utf8').split('\n').length] as const).filter(([, n]) => n > 450);
   assert.deepEqual(long, []);
 });
+
+test("the package's main entry is browser-safe: nothing it loads statically imports a node: module", () => {
+  const seen = new Set<string>(), bad: string[] = [];
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const src = readFileSync(file, 'utf8');
+    for (const m of src.matchAll(/^(?:import|export)\s[^;]*?from\s+'([^']+)'/gms)) {
+      const spec = m[1]!;
+      if (spec.startsWith('node:')) bad.push(`${relative(SRC, file)} imports ${spec}`);
+      else if (spec.startsWith('.')) visit(join(file, '..', spec.replace(/\.js$/, '.ts')));
+    }
+  };
+  visit(join(SRC, 'index.ts'));
+  assert.ok(seen.size > 40, `followed ${seen.size} files`);
+  assert.deepEqual(bad, []);
+});
