@@ -57,7 +57,7 @@ test('classify: train with a test set and the baseline, eval, predict, info', as
   assert.equal(r.code, 0, r.stderr);
   const acc = Number(/test \(test\.tsv, best checkpoint\): accuracy ([\d.]+)%/.exec(r.stdout)![1]);
   assert.ok(acc > 80, r.stdout);
-  assert.match(r.stdout, /bag-of-words logistic regression on the same split: val accuracy [\d.]+%, test accuracy [\d.]+%/);
+  assert.match(r.stdout, /bag-of-words logistic regression \([^)]*\) on the same split: val accuracy [\d.]+%, test accuracy [\d.]+%/);
   const e = await run(['classify', 'eval', 'cls/best.safetensors', 'test.tsv', '--json']);
   assert.equal(e.code, 0, e.stderr);
   const j = JSON.parse(e.stdout);

@@ -3,7 +3,7 @@
 import { basename } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import { UNITS, type Tokenizer, type Units } from '../data/tokens.js';
+import { UNITS, tokenize, type Tokenizer, type Units } from '../data/tokens.js';
 import { parseLabelled, type Labelled } from '../data/datasets.js';
 import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
 import { POOLS, type Pool } from '../nn/pool.js';
@@ -19,7 +19,7 @@ import { readModelFile } from '../node/checkpoint-file.js';
 import { getBackend } from '../backend/registry.js';
 import { expectPositionals, flagHelp, parseFlags, type FlagTable } from './flags.js';
 import { FIXED_ON_RESUME, OPTIM_FLAGS, RUN_FLAGS, checkResumable, exampleTrainConfig, loadResume, outDirOf, runExamples } from './example-run.js';
-import { fingerprint, readLines } from './text-input.js';
+import { fingerprint, noteUnknown, readLines } from './text-input.js';
 import { dispatch } from './subcommands.js';
 
 const TRAIN_FLAGS: FlagTable = {
@@ -29,16 +29,17 @@ const TRAIN_FLAGS: FlagTable = {
   'val-fraction': { arg: 'F', help: 'share of each label held out for validation without --val', def: 0.1, min: 0, above: true, max: 0.5 },
   units: { arg: 'U', help: 'tokens', choices: UNITS, def: 'words' },
   lowercase: { help: 'lowercase the text before splitting it' },
-  'min-count': { arg: 'N', help: 'tokens seen fewer times in training become <unk>', def: 1, int: true, min: 1 },
+  'min-count': { arg: 'N', help: 'tokens seen fewer times in training become <unk> (so <unk> is trained too)', def: 2, int: true, min: 1 },
   cell: { arg: 'C', help: 'recurrent cell', choices: CELL_TYPES, def: 'lstm', group: 'Model' },
   layers: { arg: 'L', help: 'stacked recurrent layers', def: 1, int: true, min: 1 },
-  hidden: { arg: 'H', help: 'hidden units per layer and direction', def: 128, int: true, min: 1 },
-  embedding: { arg: 'E', help: 'token embedding size', def: 64, int: true, min: 1 },
+  hidden: { arg: 'H', help: 'hidden units per layer and direction', def: 64, int: true, min: 1 },
+  embedding: { arg: 'E', help: 'token embedding size', def: 16, int: true, min: 1 },
   bidirectional: { help: 'also read every text backwards' },
-  pool: { arg: 'P', help: 'sequence summary: last state, or mean / max over the steps', choices: POOLS, def: 'last' },
-  dropout: { arg: 'P', help: 'dropout between layers and before the output layer, training only', def: 0, min: 0, max: 0.95 },
+  pool: { arg: 'P', help: 'sequence summary: last state, or mean / max over the steps', choices: POOLS, def: 'mean' },
+  dropout: { arg: 'P', help: 'dropout between layers and before the output layer, training only', def: 0.5, min: 0, max: 0.95 },
   'layer-norm': { help: 'layer-normalised cells (Ba et al. 2016)' },
   ...OPTIM_FLAGS,
+  lr: { ...OPTIM_FLAGS['lr']!, def: 0.005 },
   ...RUN_FLAGS,
 };
 
@@ -147,7 +148,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     const index = new Map(bundle.labels.map((l, i) => [l, i])), lower = bundle.tokenizer!.lowercase;
     const bow = trainBowLogReg(split.train.map((e) => e.text), split.train.map((e) => index.get(e.label)!), bundle.labels.length, { lowercase: lower, seed: cfg.seed ?? 1 });
     const score = (items: Labelled[]) => classificationMetrics(Int32Array.from(items, (e) => index.get(e.label) ?? -1), bow.predict(items.map((e) => e.text)), bundle.labels.length).accuracy;
-    process.stdout.write(`bag-of-words logistic regression on the same split: val accuracy ${(100 * score(split.val)).toFixed(2)}%` +
+    process.stdout.write(`bag-of-words logistic regression (${lower ? 'lowercased ' : ''}whitespace words, present or not) on the same split: val accuracy ${(100 * score(split.val)).toFixed(2)}%` +
       `${test ? `, test accuracy ${(100 * score(test)).toFixed(2)}%` : ''}\n`);
   }
   return 0;
@@ -187,7 +188,10 @@ async function predictCommand(argv: string[]): Promise<number> {
   const C = b.labels.length;
   for (let s = 0; s < inputs.length; s += 64) {
     const chunk = inputs.slice(s, s + 64);
-    b.model.forward(chunk.map((t, i) => encodeText(b, t, `text ${s + i + 1}`)), null);
+    b.model.forward(chunk.map((t, i) => {
+      noteUnknown(`text ${s + i + 1}`, b.vocab!.unknown(tokenize(t, b.tokenizer!)));
+      return encodeText(b, t, `text ${s + i + 1}`);
+    }), null);
     const p = b.model.probabilities();
     let out = '';
     chunk.forEach((t, i) => {

@@ -16,7 +16,7 @@ import { readModelFile } from '../node/checkpoint-file.js';
 import { getBackend } from '../backend/registry.js';
 import { expectPositionals, flagHelp, parseFlags, type FlagTable } from './flags.js';
 import { FIXED_ON_RESUME, OPTIM_FLAGS, RUN_FLAGS, checkResumable, exampleTrainConfig, loadResume, outDirOf, runExamples } from './example-run.js';
-import { fingerprint, readLines } from './text-input.js';
+import { fingerprint, noteUnknown, readLines } from './text-input.js';
 import { dispatch } from './subcommands.js';
 
 const TRAIN_FLAGS: FlagTable = {
@@ -122,15 +122,20 @@ async function trainCommand(argv: string[]): Promise<number> {
   if (f.given('test')) {
     const best = expectKind(await readModelFile(res.best), 'tagger', 'tag').tagger;
     const e = evaluateTagger(best, tagExamples(best, await readConll(f.str('test')!), f.str('test')!));
-    process.stdout.write(`test (${f.str('test')}, best checkpoint): accuracy ${(100 * e.accuracy).toFixed(2)}% over ${e.tokens} tokens; most-frequent-tag baseline ${(100 * e.baselineAccuracy).toFixed(2)}%\n`);
+    process.stdout.write(`test (${f.str('test')}, best checkpoint): accuracy ${(100 * e.accuracy).toFixed(2)}% over ${e.tokens} tokens; most-frequent-tag baseline ${(100 * e.baselineAccuracy).toFixed(2)}%\n\n` +
+      perTagTable(e));
   }
   return 0;
 }
 
 function report(file: string, e: TagEvaluation): string {
+  return `${file}: ${e.tokens} tokens, accuracy ${(100 * e.accuracy).toFixed(2)}% (most-frequent-tag baseline ${(100 * e.baselineAccuracy).toFixed(2)}%), loss ${e.loss.toFixed(4)} nats\n\n` + perTagTable(e);
+}
+
+/** Accuracy on the tokens of each gold tag, model next to baseline. */
+function perTagTable(e: TagEvaluation): string {
   const w = Math.max(3, ...e.perTag.map((p) => p.tag.length));
-  let s = `${file}: ${e.tokens} tokens, accuracy ${(100 * e.accuracy).toFixed(2)}% (most-frequent-tag baseline ${(100 * e.baselineAccuracy).toFixed(2)}%), loss ${e.loss.toFixed(4)} nats\n\n`;
-  s += `${'tag'.padEnd(w)}  ${'tokens'.padStart(8)}  ${'model'.padStart(8)}  ${'baseline'.padStart(8)}\n`;
+  let s = `${'tag'.padEnd(w)}  ${'tokens'.padStart(8)}  ${'model'.padStart(8)}  ${'baseline'.padStart(8)}\n`;
   for (const p of e.perTag) s += `${p.tag.padEnd(w)}  ${String(p.support).padStart(8)}  ${(100 * p.accuracy).toFixed(2).padStart(7)}%  ${(100 * p.baseline).toFixed(2).padStart(7)}%\n`;
   return s;
 }
@@ -158,6 +163,7 @@ async function predictCommand(argv: string[]): Promise<number> {
   const seqs: TaggedSequence[] = lines.map((l, i) => {
     const tokens = tokenize(l, { units: b.tokenizer.units, lowercase: false });
     if (!tokens.length) throw new UserError(`text ${i + 1} has no tokens`);
+    noteUnknown(`text ${i + 1}`, b.vocab.unknown(tokens.map((t) => (b.tokenizer.lowercase ? t.toLowerCase() : t))));
     return { tokens, tags: tokens.map(() => b.tags[0]!), line: i + 1 };
   });
   const ex = tagExamples(b, seqs, 'input', false), { predicted } = predictTags(b.model, ex, 64, false);

@@ -17,3 +17,10 @@ export async function readLines(stream: NodeJS.ReadableStream): Promise<string[]
   for await (const chunk of stream) text += chunk as string;
   return text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
 }
+
+/** A note on stderr when an input has tokens the model never saw (they are read as <unk>). */
+export function noteUnknown(what: string, unknown: readonly string[]): void {
+  if (!unknown.length) return;
+  const list = unknown.slice(0, 8).map((t) => JSON.stringify(t)).join(' ');
+  process.stderr.write(`rnnkit: note: ${what}: ${unknown.length} token(s) the model never saw, read as <unk>: ${list}${unknown.length > 8 ? ' ...' : ''}\n`);
+}

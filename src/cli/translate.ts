@@ -3,7 +3,7 @@
 import { basename } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import { UNITS, type Units } from '../data/tokens.js';
+import { UNITS, tokenize, type Units } from '../data/tokens.js';
 import { parsePairs, type Pair } from '../data/datasets.js';
 import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
 import { ATTENTIONS, Seq2Seq, type AttentionKind } from '../models/seq2seq.js';
@@ -18,12 +18,12 @@ import { readModelFile } from '../node/checkpoint-file.js';
 import { getBackend } from '../backend/registry.js';
 import { expectPositionals, flagHelp, parseFlags, type FlagTable } from './flags.js';
 import { FIXED_ON_RESUME, OPTIM_FLAGS, RUN_FLAGS, checkResumable, exampleTrainConfig, loadResume, outDirOf, runExamples } from './example-run.js';
-import { fingerprint, readLines } from './text-input.js';
+import { fingerprint, noteUnknown, readLines } from './text-input.js';
 import { Progress } from './progress.js';
 
 const DECODE_FLAGS: FlagTable = {
   beam: { arg: 'K', help: 'beam width; 1 = greedy decoding', def: 1, int: true, min: 1 },
-  alpha: { arg: 'A', help: 'length normalisation: score = log P / length^A', def: 1, min: 0 },
+  'length-norm': { arg: 'A', help: 'length normalisation of beam scores: log P / length^A (0 = none)', def: 1, min: 0 },
 };
 
 const TRAIN_FLAGS: FlagTable = {
@@ -127,9 +127,9 @@ async function trainCommand(argv: string[]): Promise<number> {
   const task = seq2seqTask(bundle.model);
   const trainer = new ExampleTrainer(task, trainEx, task.lengthOf, { ...(meta?.config ?? exampleTrainConfig(f)), epochs: f.num('epochs') });
   if (meta) trainer.restore(tensors, meta);
-  const m = bundle.model.config, dec = { beam: f.num('beam'), alpha: f.num('alpha') };
+  const m = bundle.model.config, dec = { beam: f.num('beam'), alpha: f.num('length-norm') };
   const say = (s: string) => { if (!f.bool('quiet')) process.stderr.write(s + '\n'); };
-  say(`rnnkit translate train: ${file} (${trainEx.length} train, ${valEx.length} validation pairs; vocab ${bundle.source.size} ${bundle.sourceTokenizer.units} -> ` +
+  say(`rnnkit translate train: ${file} (${trainEx.length} train, ${split.val.length} validation pairs${valEx.length < split.val.length ? ` (${valEx.length} decoded per epoch, --val-max)` : ''}; vocab ${bundle.source.size} ${bundle.sourceTokenizer.units} -> ` +
     `${bundle.target.size} ${bundle.targetTokenizer.units}), ${m.cell} ${m.num_layers}x${m.hidden_size}${m.bidirectional ? ', bidirectional encoder' : ''}, attention ${m.attention}` +
     `${m.reverse_source ? ', reversed source' : ''}, ${bundle.model.params.data.length.toLocaleString('en')} parameters, backend ${getBackend().name}`);
   const validate = () => {
@@ -158,11 +158,11 @@ async function evalCommand(argv: string[]): Promise<number> {
   const [ckpt, file] = expectPositionals('translate eval', positionals, ['checkpoint', 'pairs.tsv']);
   const b = expectKind(await readModelFile(ckpt!), 'seq2seq', 'translate eval').seq2seq, pairs = await readPairs(file!);
   const progress = new Progress();
-  const e = evaluateTranslation(b, pairs, pairExamples(b, pairs, file!), { beam: f.num('beam'), alpha: f.num('alpha') },
+  const e = evaluateTranslation(b, pairs, pairExamples(b, pairs, file!), { beam: f.num('beam'), alpha: f.num('length-norm') },
     (n) => progress.status(`decoding ${n}/${pairs.length}`));
   progress.clear();
   if (f.bool('json')) {
-    process.stdout.write(JSON.stringify({ pairs: pairs.length, beam: f.num('beam'), alpha: f.num('alpha'), bleu: e.bleu, exact_match: e.exactMatch,
+    process.stdout.write(JSON.stringify({ pairs: pairs.length, beam: f.num('beam'), length_norm: f.num('length-norm'), bleu: e.bleu, exact_match: e.exactMatch,
       token_error_rate: e.tokenErrorRate, loss: e.loss, outputs: e.hypotheses }) + '\n');
   } else {
     process.stdout.write(`${file}: ${pairs.length} pairs, beam ${f.num('beam')}: BLEU ${e.bleu.toFixed(2)}, exact match ${(100 * e.exactMatch).toFixed(2)}%, ` +
@@ -180,7 +180,10 @@ async function translateText_(argv: string[]): Promise<number> {
   if (heat && b.model.config.attention === 'none') throw new UserError(`--heatmap: ${ckpt} has no attention (trained with --attention none)`);
   const lines = texts.length ? texts : await readLines(process.stdin);
   let out = '';
-  const outputs = lines.map((t, i) => translateText(b, encodeSource(b, t, `text ${i + 1}`), { beam: f.num('beam'), alpha: f.num('alpha') }));
+  const outputs = lines.map((t, i) => {
+    noteUnknown(`text ${i + 1}`, b.source.unknown(tokenize(t, b.sourceTokenizer)));
+    return translateText(b, encodeSource(b, t, `text ${i + 1}`), { beam: f.num('beam'), alpha: f.num('length-norm') });
+  });
   for (const o of outputs) out += o + '\n';
   process.stdout.write(out);
   if (heat && lines.length) {

@@ -72,6 +72,11 @@ export class TokenVocab {
     return out;
   }
 
+  /** The distinct tokens that are not in the vocabulary (they would be read as <unk>). */
+  unknown(tokens: readonly string[]): string[] {
+    return [...new Set(tokens.filter((t) => !this.index.has(t)))];
+  }
+
   decode(ids: ArrayLike<number>): string[] {
     return Array.from(ids, (id) => this.tokens[id] ?? UNK);
   }

@@ -7,6 +7,7 @@ import { Rng } from '../core/rng.js';
 import { allocArray } from '../core/alloc.js';
 import { getBackend } from '../backend/registry.js';
 import { linearForward, linearBackward, linearSpecs, uniformInit } from '../nn/linear.js';
+import { DropoutLayer } from '../nn/dropout.js';
 import { bceWithLogitsBackward, bceWithLogitsForward } from '../nn/bce.js';
 import { SequenceEncoder, checkEncoderConfig, encoderParamSpecs, type EncoderConfig, type Sequence } from './encoder.js';
 import { beamSearch, decodeOne, type Hypothesis, type StepDecoder } from './beam.js';
@@ -56,6 +57,8 @@ export class Generator {
   private h0: Arr; private c0: Arr;                      // (L, B, H) batch order
   private logits: Arr; private probs: Arr; private dlogits: Arr; private dOut: Arr; private y: Arr; private dpre: Arr;
   private targets = new Int32Array(0);
+  private drop: DropoutLayer;
+  private head = { a: allocArray(0), off: 0 }; // the output layer's input of the last forward
   private B = 0; private N = 0;
 
   constructor(config: Partial<GeneratorConfig> & Pick<GeneratorConfig, 'cond_size' | 'output'>, readonly dtype: DType = 'float32') {
@@ -66,6 +69,7 @@ export class Generator {
     const F = () => allocArray(0, dtype);
     this.cond = F(); this.pre = F(); this.preC = F(); this.h0 = F(); this.c0 = F();
     this.logits = F(); this.probs = F(); this.dlogits = F(); this.dOut = F(); this.y = F(); this.dpre = F();
+    this.drop = new DropoutLayer(this.config.dropout, dtype);
   }
 
   /** Width of an output step: V tokens or D values. */
@@ -137,7 +141,8 @@ export class Generator {
     dec.forward(inputs, { ...opts, h0: this.h0, c0: this.c0 });
     this.B = B; this.N = N;
     const out = dec.output();
-    linearForward(this.logits, out.a, out.off, this.params.get('head.weight'), this.params.get('head.bias'), N, c.hidden_size, O);
+    this.head = this.drop.apply(out.a, out.off, N * c.hidden_size, !!opts.train, opts.rng);
+    linearForward(this.logits, this.head.a, this.head.off, this.params.get('head.weight'), this.params.get('head.bias'), N, c.hidden_size, O);
     if (tokens) {
       dec.eachRow((row, i, t) => { const y = batch[dec.order[i]!]!.tokens!; this.targets[row] = t < y.length ? y[t]! : c.eos; });
       return { loss: getBackend().softmaxXent(this.probs, this.logits, this.targets, N, O), count: N };
@@ -151,8 +156,8 @@ export class Generator {
     const c = this.config, { B, N } = this, O = this.outputs, H = c.hidden_size, L = c.num_layers, LH = L * H, dec = this.decoder;
     if (c.output === 'tokens') getBackend().softmaxXentBackward(this.dlogits, this.probs, this.targets, N, O, 1 / N);
     else bceWithLogitsBackward(this.dlogits, this.logits, 0, this.y, 0, N * O, 1 / N);
-    const out = dec.output();
-    linearBackward(this.dOut, this.grads.get('head.weight'), this.grads.get('head.bias'), this.dlogits, out.a, out.off, this.params.get('head.weight'), N, H, O);
+    linearBackward(this.dOut, this.grads.get('head.weight'), this.grads.get('head.bias'), this.dlogits, this.head.a, this.head.off, this.params.get('head.weight'), N, H, O);
+    this.drop.backward(this.dOut, N * H);
     dec.backward(this.dOut);
     // through h0 = tanh(W c + b): the decoder's dL/dh0 is in its sorted order
     const sets: [Arr, 'h' | 'c', string][] = [[this.pre, 'h', 'init']];

@@ -2,7 +2,7 @@
 // (docs/models.md, `seq2seq`):
 //   source -> encoder stack (optionally bidirectional, optionally read reversed)
 //   final states -> bridge -> decoder initial state
-//   <s> y_1..y_n -> decoder stack -> [attention over the encoder outputs] -> linear -> softmax
+//   <s> y_1..y_n -> decoder stack -> [attention over the encoder outputs] -> dropout -> linear -> softmax
 // Training is teacher-forced; decoding is greedy or beam search (beam.ts).
 import { ParamSet, type Arr, type DType, type ParamSpec } from '../core/params.js';
 import type { Rng } from '../core/rng.js';
@@ -10,6 +10,7 @@ import { allocArray } from '../core/alloc.js';
 import { getBackend } from '../backend/registry.js';
 import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
 import { linearForward, linearBackward, linearSpecs, uniformInit } from '../nn/linear.js';
+import { DropoutLayer } from '../nn/dropout.js';
 import { GlobalAttention, type AttentionRows, type AttentionWeights } from '../nn/attention.js';
 import { SequenceEncoder, encoderParamSpecs, type EncoderConfig } from './encoder.js';
 import { beamSearch, type Hypothesis, type StepDecoder } from './beam.js';
@@ -87,6 +88,8 @@ export class Seq2Seq {
   private xb: Arr; private xc: Arr; private h0: Arr; private c0: Arr; private dpre: Arr; private dx: Arr; // bridge, (L*B, ·)
   private logits: Arr; private probs: Arr; private dlogits: Arr; private dH: Arr; private dDec: Arr; private dEnc: Arr;
   private targets = new Int32Array(0);
+  private drop: DropoutLayer;
+  private head = { a: allocArray(0), off: 0 }; // the output layer's input of the last forward
   private rows: AttentionRows = { enc: [], dec: [] };
   private B = 0; private Nd = 0;
 
@@ -101,6 +104,7 @@ export class Seq2Seq {
     const F = () => allocArray(0, dtype);
     this.hN = F(); this.cN = F(); this.dhN = F(); this.dcN = F(); this.xb = F(); this.xc = F(); this.h0 = F(); this.c0 = F(); this.dpre = F(); this.dx = F();
     this.logits = F(); this.probs = F(); this.dlogits = F(); this.dH = F(); this.dDec = F(); this.dEnc = F();
+    this.drop = new DropoutLayer(this.config.dropout, dtype);
   }
 
   init(rng: Rng): this {
@@ -182,7 +186,8 @@ export class Seq2Seq {
       const F = (n: number) => allocArray(n, this.dtype), cap = 2 * Nd;
       this.logits = F(cap * V); this.probs = F(cap * V); this.dlogits = F(cap * V); this.dH = F(cap * H); this.dDec = F(cap * H); this.targets = new Int32Array(cap);
     }
-    linearForward(this.logits, top, topOff, this.params.get('head.weight'), this.params.get('head.bias'), Nd, H, V);
+    this.head = this.drop.apply(top, topOff, Nd * H, !!opts.train, opts.rng);
+    linearForward(this.logits, this.head.a, this.head.off, this.params.get('head.weight'), this.params.get('head.bias'), Nd, H, V);
     dec.eachRow((row, i, t) => { const y = pairs[dec.order[i]!]!.target; this.targets[row] = t < y.length ? y[t]! : c.eos; });
     for (let r = 0; r < Nd; r++) if (!(this.targets[r]! >= 0 && this.targets[r]! < V)) throw new Error(`seq2seq: target id ${this.targets[r]} outside the vocabulary`);
     return { loss: getBackend().softmaxXent(this.probs, this.logits, this.targets, Nd, V), count: Nd };
@@ -191,12 +196,11 @@ export class Seq2Seq {
   /** Gradient of the mean cross-entropy per target token of the last forward. */
   backward(): void {
     const c = this.config, { B, Nd } = this, H = c.hidden_size, V = c.tgt_vocab_size, L = c.num_layers, enc = this.encoder, dec = this.decoder;
-    const be = getBackend(), lstm = c.cell === 'lstm', s = dec.output();
+    const be = getBackend(), lstm = c.cell === 'lstm';
     be.softmaxXentBackward(this.dlogits, this.probs, this.targets, Nd, V, 1 / Nd);
     const att = this.attention;
-    let top: Arr = s.a, topOff = s.off;
-    if (att) { top = att.output(); topOff = 0; }
-    linearBackward(this.dH, this.grads.get('head.weight'), this.grads.get('head.bias'), this.dlogits, top, topOff, this.params.get('head.weight'), Nd, H, V);
+    linearBackward(this.dH, this.grads.get('head.weight'), this.grads.get('head.bias'), this.dlogits, this.head.a, this.head.off, this.params.get('head.weight'), Nd, H, V);
+    this.drop.backward(this.dH, Nd * H);
     let dDec = this.dH;
     if (att) {
       const Ne = enc.lay.N, We = enc.width;

@@ -1,10 +1,11 @@
 // Many-to-many, aligned: one tag per input token (docs/models.md, `tagger`).
-//   x_1..x_n -> recurrent stack (often bidirectional) -> linear per step -> softmax over C tags
+//   x_1..x_n -> recurrent stack (often bidirectional) -> dropout -> linear per step -> softmax over C tags
 import { ParamSet, type Arr, type DType, type ParamSpec } from '../core/params.js';
 import type { Rng } from '../core/rng.js';
 import { allocArray } from '../core/alloc.js';
 import { getBackend } from '../backend/registry.js';
 import { linearForward, linearBackward, linearSpecs, uniformInit } from '../nn/linear.js';
+import { DropoutLayer } from '../nn/dropout.js';
 import { SequenceEncoder, checkEncoderConfig, encoderParamSpecs, type EncoderConfig, type Sequence } from './encoder.js';
 
 export interface TaggerConfig extends EncoderConfig {
@@ -39,6 +40,8 @@ export class Tagger {
   readonly encoder: SequenceEncoder;
   private logits: Arr; private probs: Arr; private dlogits: Arr; private dOut: Arr; // packed rows
   private targets = new Int32Array(0);
+  private drop: DropoutLayer;
+  private head = { a: allocArray(0), off: 0 }; // the output layer's input of the last forward
   private N = 0;
 
   constructor(config: Partial<TaggerConfig> & Pick<TaggerConfig, 'num_classes'>, readonly dtype: DType = 'float32') {
@@ -47,6 +50,7 @@ export class Tagger {
     this.grads = this.params.like();
     this.encoder = new SequenceEncoder(this.config, this.params, this.grads, '', dtype);
     this.logits = allocArray(0, dtype); this.probs = allocArray(0, dtype); this.dlogits = allocArray(0, dtype); this.dOut = allocArray(0, dtype);
+    this.drop = new DropoutLayer(this.config.dropout, dtype);
   }
 
   init(rng: Rng): this {
@@ -70,7 +74,8 @@ export class Tagger {
       this.logits = F(cap * C); this.probs = F(cap * C); this.dlogits = F(cap * C); this.dOut = F(cap * W); this.targets = new Int32Array(cap);
     }
     const out = enc.output();
-    linearForward(this.logits, out.a, out.off, this.params.get('head.weight'), this.params.get('head.bias'), N, W, C);
+    this.head = this.drop.apply(out.a, out.off, N * W, !!opts.train, opts.rng);
+    linearForward(this.logits, this.head.a, this.head.off, this.params.get('head.weight'), this.params.get('head.bias'), N, W, C);
     if (!tags) return { loss: 0, count: 0 };
     enc.eachRow((row, i, t) => {
       const s = tags[enc.order[i]!]!;
@@ -84,9 +89,10 @@ export class Tagger {
 
   /** Gradient of the mean cross-entropy per step of the last forward. */
   backward(): void {
-    const C = this.config.num_classes, enc = this.encoder, N = this.N, W = enc.width, out = enc.output();
+    const C = this.config.num_classes, enc = this.encoder, N = this.N, W = enc.width;
     getBackend().softmaxXentBackward(this.dlogits, this.probs, this.targets, N, C, 1 / N);
-    linearBackward(this.dOut, this.grads.get('head.weight'), this.grads.get('head.bias'), this.dlogits, out.a, out.off, this.params.get('head.weight'), N, W, C);
+    linearBackward(this.dOut, this.grads.get('head.weight'), this.grads.get('head.bias'), this.dlogits, this.head.a, this.head.off, this.params.get('head.weight'), N, W, C);
+    this.drop.backward(this.dOut, N * W);
     enc.backward(this.dOut);
   }
 

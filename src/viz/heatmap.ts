@@ -11,15 +11,17 @@ export interface HeatmapOptions {
 export function heatmap(rows: readonly string[], cols: readonly string[], values: ArrayLike<number>, o: HeatmapOptions = {}): string {
   const n = rows.length, m = cols.length, c = o.cell ?? 28;
   if (values.length !== n * m) throw new Error(`heatmap: ${values.length} values for ${n} x ${m}`);
-  const left = 12 + 7.5 * Math.max(3, ...rows.map((r) => r.length)), top = (o.title ? 30 : 8) + 7.5 * Math.max(3, ...cols.map((s) => s.length));
-  const width = Math.ceil(Math.max(left + m * c + 12, o.title ? 8 * o.title.length + 20 : 0)), height = Math.ceil(top + n * c + 12);
+  // label widths at ~9 px a character of 12 px DejaVu Sans (wide letters such as m are 11)
+  const left = 16 + 9 * Math.max(3, ...rows.map((r) => [...r].length)), top = (o.title ? 30 : 8) + 8 * Math.max(3, ...cols.map((s) => [...s].length));
+  const grid = left + m * c + 16, titleW = o.title ? 7 * [...o.title].length + 24 : 0;
+  const width = Math.ceil(Math.max(grid, titleW)), height = Math.ceil(top + n * c + 12);
   let max = 0;
   for (let i = 0; i < values.length; i++) max = Math.max(max, values[i]!);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT_FAMILY}" font-size="12">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
   ];
-  if (o.title) out.push(`<text x="${width / 2}" y="18" text-anchor="middle" font-size="14">${escapeXml(o.title)}</text>`);
+  if (o.title) out.push(`<text x="12" y="18" font-size="13">${escapeXml(o.title)}</text>`);
   for (let j = 0; j < m; j++) {
     const x = left + j * c + c / 2 + 4;
     out.push(`<text transform="translate(${x},${top - 6}) rotate(-60)" text-anchor="start">${escapeXml(cols[j]!)}</text>`);
