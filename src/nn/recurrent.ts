@@ -62,6 +62,7 @@ export interface RecurrentCache {
   dc: Arr;  // (B, H) running dL/dc (lstm); dL/dc0 after backward
   hp: Arr;  // (N, H) h_{t-1} (or h̃) at every row, for dW_hh of packed layouts (allocated on first use)
   bias: Arr; // (G*H) scratch for the bias of the input projection
+  dbias: Arr; // (G*H) Σ_rows dL/d(pre-activation): the gradient of b_ih and of b_hh alike (lstm, rnn)
   // variational recurrent dropout (Gal & Ghahramani 2016): one mask for every step
   masked: boolean; // the mask is on for the current forward/backward
   mask: Arr;   // (B, H) 0 or 1/(1-p); allocated the first time it is turned on
@@ -116,7 +117,7 @@ export function createRecurrentCache(cell: CellType, T: number, B: number, D: nu
     dh: F(B * H),
     dc: F(B * H),
     hp: F(0),
-    bias: F(G * H),
+    bias: F(G * H), dbias: F(G * H),
     masked: false, mask: F(0), hd: F(0), tmp: F(0), recording: false, dhs: F(0), ln,
   };
 }
@@ -321,7 +322,11 @@ function sweep(dp: RecurrentParams, dy: Arr, dyOff: number, c: RecurrentCache, p
   const dgh = c.cell === 'gru' ? c.dgh : c.dg; // the gradient w.r.t. W_hh h + b_hh (or LN(W_hh h) + b_hh)
   const dwh = ln ? ln.dhh : dgh; // the gradient w.r.t. W_hh h
   be.gemm(true, false, GH, c.H, rows, 1, dwh, 0, GH, previousStates(c), 0, c.H, 1, dp.whh, 0, c.H);
-  be.sumRows(dp.bhh, dgh, 0, rows, GH);
+  if (c.cell === 'gru') { be.sumRows(dp.bhh, dgh, 0, rows, GH); return; }
+  // b_ih and b_hh enter the same sum: one pass over the rows serves both (recurrentBackward adds it to b_ih)
+  c.dbias.fill(0);
+  be.sumRows(c.dbias, dgh, 0, rows, GH);
+  for (let j = 0; j < GH; j++) dp.bhh[j] += c.dbias[j]!;
 }
 
 /**
@@ -340,7 +345,8 @@ export function recurrentBackward(dp: RecurrentParams, dx: Arr | null, dxOff: nu
   c: RecurrentCache, p: RecurrentParams): void {
   sweep(dp, dy, dyOff, c, p);
   const be = getBackend(), rows = c.N, GH = GATES[c.cell] * c.H;
-  be.sumRows(dp.bih, c.dg, 0, rows, GH);
+  if (c.cell === 'gru') be.sumRows(dp.bih, c.dg, 0, rows, GH);
+  else for (let j = 0; j < GH; j++) dp.bih[j] += c.dbias[j]!;
   if (c.ln) projectLNBackward(c.dg, rows, c.ln.xhat, c.ln.xRstd, c, p, dp); // c.dg becomes dL/d(x W_ih^T)
   be.gemm(true, false, GH, c.D, rows, 1, c.dg, 0, GH, c.x, c.xOff, c.D, 1, dp.wih, 0, c.D);
   if (dx) be.gemm(false, false, rows, c.D, GH, 1, c.dg, 0, GH, p.wih, 0, c.D, 0, dx, dxOff, c.D);
