@@ -8,7 +8,8 @@ import { epochLine, rowSequences, setup } from './common.js';
 
 const o = await setup('MNIST row by row: an LSTM classifies an image read as 28 rows', {
   epochs: { def: 20, help: 'epochs' }, hidden: { def: 128, help: 'LSTM units' }, batch: { def: 32, help: 'images per update' },
-  lr: { def: 0.002, help: 'Adam learning rate' }, cell: { def: 'lstm', help: 'lstm | gru | rnn_tanh' }, seed: { def: 1, help: 'seed' },
+  lr: { def: 0.002, help: 'Adam learning rate' }, 'lr-decay': { def: 1, help: 'multiply lr by this after each epoch ...' },
+  'lr-decay-after': { def: 0, help: '... once this many epochs are done' }, cell: { def: 'lstm', help: 'lstm | gru | rnn_tanh' }, seed: { def: 1, help: 'seed' },
   train: { def: 9000, help: 'training images (the rest of train10k validates)' }, out: { def: 'checkpoints/mnist-rows', help: 'checkpoint folder' },
 });
 const trainSet = await readMnist('data/mnist', 'train10k'), testSet = await readMnist('data/mnist', 't10k');
@@ -17,7 +18,7 @@ const train = examples(trainSet, 0, o.train), val = examples(trainSet, o.train, 
 
 const model = new Classifier({ input: 'float', input_size: 28, cell: o.cell as 'lstm', hidden_size: o.hidden, pool: 'last', num_classes: 10 }).init(new Rng(o.seed));
 const task = classifierTask(model);
-const trainer = new ExampleTrainer(task, train, task.lengthOf, { batch: o.batch, epochs: o.epochs, lr: o.lr, clip: 5, seed: o.seed, bucket: false });
+const trainer = new ExampleTrainer(task, train, task.lengthOf, { batch: o.batch, epochs: o.epochs, lr: o.lr, lrDecay: o['lr-decay'], lrDecayAfter: o['lr-decay-after'], clip: 5, seed: o.seed, bucket: false });
 const labels = Array.from({ length: 10 }, (_, d) => String(d));
 const save = (path: string) => writeCheckpointFile(path, encodeClassifier({ model, labels, vocab: null, tokenizer: null }));
 console.log(`${train.length} train / ${val.length} validation / ${test.length} test images, ${model.params.data.length.toLocaleString('en')} parameters, ${trainer.batchesPerEpoch} steps per epoch`);

@@ -30,7 +30,7 @@ const TRAIN_FLAGS: FlagTable = {
   hidden: { arg: 'H', help: 'hidden units per layer and direction', def: 128, int: true, min: 1 },
   embedding: { arg: 'E', help: 'token embedding size', def: 32, int: true, min: 1 },
   unidirectional: { help: 'read left to right only (default: both directions)' },
-  dropout: { arg: 'P', help: 'dropout between layers, training only', def: 0, min: 0, max: 0.95 },
+  dropout: { arg: 'P', help: 'dropout between layers and before the output layer, training only', def: 0, min: 0, max: 0.95 },
   'layer-norm': { help: 'layer-normalised cells (Ba et al. 2016)' },
   ...OPTIM_FLAGS,
   ...RUN_FLAGS,

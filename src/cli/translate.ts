@@ -41,7 +41,7 @@ const TRAIN_FLAGS: FlagTable = {
   bidirectional: { help: 'bidirectional encoder (a learned bridge gives the decoder its state)' },
   attention: { arg: 'A', help: "attention over the source: Luong et al.'s global attention with the general (luong) or Bahdanau et al.'s additive score, or none", choices: ATTENTIONS, def: 'luong' },
   'reverse-source': { help: 'read the source backwards (Sutskever et al. 2014)' },
-  dropout: { arg: 'P', help: 'dropout between layers, training only', def: 0, min: 0, max: 0.95 },
+  dropout: { arg: 'P', help: 'dropout between layers and before the output layer, training only', def: 0.3, min: 0, max: 0.95 },
   ...OPTIM_FLAGS,
   ...RUN_FLAGS,
   ...DECODE_FLAGS,

@@ -6,7 +6,7 @@ import type { Rng } from '../core/rng.js';
 import { allocArray } from '../core/alloc.js';
 import { getBackend } from '../backend/registry.js';
 import { linearForward, linearBackward, linearSpecs, uniformInit } from '../nn/linear.js';
-import { dropoutForward, dropoutBackward } from '../nn/dropout.js';
+import { DropoutLayer } from '../nn/dropout.js';
 import { poolForward, poolBackward, POOLS, type Pool } from '../nn/pool.js';
 import { SequenceEncoder, checkEncoderConfig, encoderParamSpecs, type EncoderConfig, type Sequence } from './encoder.js';
 
@@ -43,12 +43,14 @@ export class Classifier {
   readonly params: ParamSet;
   readonly grads: ParamSet;
   readonly encoder: SequenceEncoder;
-  private f: Arr; private fd: Arr; private mask: Arr; private df: Arr; // (B, W) features, after dropout, mask, gradient
+  private f: Arr; private df: Arr; // (B, W) pooled features and their gradient
+  private drop: DropoutLayer;
+  private head = { a: allocArray(0), off: 0 }; // the output layer's input of the last forward
   private arg = new Int32Array(0);  // max pooling: the row each feature came from
   private logits: Arr; private probs: Arr; private dlogits: Arr; // (B, C)
   private hN: Arr; private cN: Arr; private dhN: Arr; private dOut: Arr;
   private targets = new Int32Array(0);
-  private B = 0; private dropped = false;
+  private B = 0;
 
   constructor(config: Partial<ClassifierConfig> & Pick<ClassifierConfig, 'num_classes'>, readonly dtype: DType = 'float32') {
     this.config = classifierConfig(config);
@@ -56,8 +58,9 @@ export class Classifier {
     this.grads = this.params.like();
     this.encoder = new SequenceEncoder(this.config, this.params, this.grads, '', dtype);
     const F = (n: number) => allocArray(n, dtype);
-    this.f = F(0); this.fd = F(0); this.mask = F(0); this.df = F(0); this.logits = F(0); this.probs = F(0); this.dlogits = F(0);
+    this.f = F(0); this.df = F(0); this.logits = F(0); this.probs = F(0); this.dlogits = F(0);
     this.hN = F(0); this.cN = F(0); this.dhN = F(0); this.dOut = F(0);
+    this.drop = new DropoutLayer(this.config.dropout, dtype);
   }
 
   /** PyTorch's initialisation (embedding N(0,1), the rest U(±1/√fan_in)), forget-gate bias as configured. */
@@ -76,7 +79,7 @@ export class Classifier {
    * summed cross-entropy. Training mode applies dropout (needs rng).
    */
   forward(seqs: readonly Sequence[], labels: ArrayLike<number> | null, opts: { train?: boolean; rng?: Rng } = {}): { loss: number; count: number } {
-    const { num_classes: C, hidden_size: H, dropout, pool } = this.config, B = seqs.length, enc = this.encoder;
+    const { num_classes: C, hidden_size: H, pool } = this.config, B = seqs.length, enc = this.encoder;
     enc.forward(seqs, opts);
     const W = enc.width, U = enc.stack.units, lay = enc.lay;
     this.ensure(B, W, U * B * H, lay.N * W);
@@ -84,10 +87,8 @@ export class Classifier {
     enc.finalState(this.hN, this.cN);
     const out = enc.output();
     poolForward(pool, this.f, this.arg, out.a, out.off, this.hN, lay, U, this.encoder.stack.dirs, H);
-    this.dropped = !!opts.train && dropout > 0;
-    let feat = this.f;
-    if (this.dropped) { dropoutForward(this.fd, this.mask, this.f, 0, B * W, dropout, opts.rng!); feat = this.fd; }
-    linearForward(this.logits, feat, 0, this.params.get('head.weight'), this.params.get('head.bias'), B, W, C);
+    this.head = this.drop.apply(this.f, 0, B * W, !!opts.train, opts.rng);
+    linearForward(this.logits, this.head.a, this.head.off, this.params.get('head.weight'), this.params.get('head.bias'), B, W, C);
     if (!labels) return { loss: 0, count: 0 };
     for (let i = 0; i < B; i++) {
       const y = labels[enc.order[i]!]!;
@@ -102,8 +103,8 @@ export class Classifier {
     const { num_classes: C, hidden_size: H, pool } = this.config, B = this.B, enc = this.encoder, W = enc.width, lay = enc.lay;
     getBackend().softmaxXentBackward(this.dlogits, this.probs, this.targets, B, C, 1 / B);
     linearBackward(this.df, this.grads.get('head.weight'), this.grads.get('head.bias'), this.dlogits,
-      this.dropped ? this.fd : this.f, 0, this.params.get('head.weight'), B, W, C);
-    if (this.dropped) dropoutBackward(this.df, this.df, this.mask, B * W);
+      this.head.a, this.head.off, this.params.get('head.weight'), B, W, C);
+    this.drop.backward(this.df, B * W);
     const last = pool === 'last';
     poolBackward(pool, this.dOut, this.dhN, this.df, this.arg, lay, enc.stack.units, enc.stack.dirs, H);
     enc.backward(last ? null : this.dOut, { dhN: last ? this.dhN : null });
@@ -141,7 +142,7 @@ export class Classifier {
   private ensure(B: number, W: number, states: number, rows: number): void {
     const F = (n: number) => allocArray(n, this.dtype), C = this.config.num_classes;
     if (this.f.length < B * W) {
-      this.f = F(B * W); this.fd = F(B * W); this.mask = F(B * W); this.df = F(B * W);
+      this.f = F(B * W); this.df = F(B * W);
       this.logits = F(B * C); this.probs = F(B * C); this.dlogits = F(B * C); this.targets = new Int32Array(B);
       this.arg = new Int32Array(B * W);
     }
