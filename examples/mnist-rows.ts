@@ -1,15 +1,15 @@
 // MNIST read row by row (many-to-one, "sequential processing of non-sequence data"):
 // an LSTM reads an image as 28 steps of 28 pixels and classifies it from its last
 // state. Train: the first 9,000 of train10k; validation: its last 1,000; test: t10k.
-//   node dist/examples/mnist-rows.js [--epochs 20] [--hidden 128] [--batch 32] [--lr 0.002]
+//   node dist/examples/mnist-rows.js [--epochs 20] [--hidden 128] [--batch 32] [--lr 0.002] [--lr-decay 0.8 --lr-decay-after 5]
 import { Classifier, ExampleTrainer, Rng, classifierTask, encodeClassifier, evaluateClassifier, runExampleTraining } from '../src/index.js';
 import { readMnist, readModelFile, writeCheckpointFile } from '../src/node.js';
 import { epochLine, rowSequences, setup } from './common.js';
 
 const o = await setup('MNIST row by row: an LSTM classifies an image read as 28 rows', {
   epochs: { def: 20, help: 'epochs' }, hidden: { def: 128, help: 'LSTM units' }, batch: { def: 32, help: 'images per update' },
-  lr: { def: 0.002, help: 'Adam learning rate' }, 'lr-decay': { def: 1, help: 'multiply lr by this after each epoch ...' },
-  'lr-decay-after': { def: 0, help: '... once this many epochs are done' }, cell: { def: 'lstm', help: 'lstm | gru | rnn_tanh' }, seed: { def: 1, help: 'seed' },
+  lr: { def: 0.002, help: 'Adam learning rate' }, 'lr-decay': { def: 0.8, help: 'multiply lr by this after each epoch ...' },
+  'lr-decay-after': { def: 5, help: '... once this many epochs are done' }, cell: { def: 'lstm', help: 'lstm | gru | rnn_tanh' }, seed: { def: 1, help: 'seed' },
   train: { def: 9000, help: 'training images (the rest of train10k validates)' }, out: { def: 'checkpoints/mnist-rows', help: 'checkpoint folder' },
 });
 const trainSet = await readMnist('data/mnist', 'train10k'), testSet = await readMnist('data/mnist', 't10k');
