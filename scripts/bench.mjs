@@ -175,6 +175,11 @@ function printSpeed(R) {
   if (te) out.push(`PyTorch: torch ${te.torch}, ${te.threads} threads, BLAS ${te.blas} (1024^3 sgemm ${te.sgemm_1024_gflops} GFLOP/s)` +
     `${te.valid ? (te.baseline_rules ? '' : ' -- NOT the baseline rules (want openblas-openmp, 2 threads)') : ` -- VOID: ${te.void_reason}`}`);
   else out.push('PyTorch: not run');
+  // what each rnnkit backend ran on (BLAS, kernel set), from the first config it measured
+  for (const b of backends) {
+    const r = Object.values(R.rows).map((row) => row.rnnkit[b]).find((x) => x && !x.error && x.kernels);
+    if (r) out.push(`rnnkit ${b}: ${r.kernels}${r.slow_warning ? ` -- WARNING: ${r.slow_warning}` : ''}`);
+  }
   out.push(`Timing: warm-up ${R.timing.warmup}s, median of ${R.timing.windows} windows of >= ${R.timing.seconds}s; PyTorch: fastest of ${R.timing.torchRuns} run(s). Ratios use ${def}${R.autoBackend !== def ? ` (auto picks ${R.autoBackend}, not run)` : ' (what auto picks)'}.`);
   out.push('');
   out.push('Training tokens/s (ratio = default backend / PyTorch in this run):');

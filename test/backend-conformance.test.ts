@@ -213,3 +213,54 @@ test('the OpenBLAS kernel set follows the CPU\'s instruction sets', async () => 
   assert.equal(openblasCoreFor(f('sse4_2 avx avx512f')), null, 'partial AVX-512 without AVX2+FMA: OpenBLAS decides');
   assert.equal(openblasCoreFor(new Set()), null);
 });
+
+test('a generic OpenBLAS kernel on an AVX2 / AVX-512 CPU is named in a warning', async () => {
+  const { openblasCoreWarning } = await import('../src/backend/native/index.js');
+  const avx512 = new Set('avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl avx512_bf16'.split(' '));
+  const avx2 = new Set('sse4_2 avx avx2 fma'.split(' '));
+  for (const core of ['Cooperlake', 'SkylakeX', 'Haswell', 'Zen', 'SapphireRapids']) assert.equal(openblasCoreWarning(avx512, core, undefined), null, core);
+  assert.equal(openblasCoreWarning(avx2, 'Haswell', undefined), null);
+  assert.equal(openblasCoreWarning(new Set(['sse3', 'avx']), 'Sandybridge', undefined), null, 'no AVX2: nothing wider to use');
+  assert.match(openblasCoreWarning(avx512, 'Prescott', 'Prescott')!, /'Prescott' kernels, which do not use this CPU's AVX-512.*OPENBLAS_CORETYPE \(now 'Prescott'\) or set it to Cooperlake/);
+  assert.match(openblasCoreWarning(avx2, 'Nehalem', undefined)!, /'Nehalem' kernels.*AVX2.*install a newer libopenblas/);
+});
+
+// Runs wherever the native backend loads (CI included): on a CPU with AVX2 + FMA the
+// kernels OpenBLAS reports must be ones that use them.
+test('the native backend does not run generic BLAS kernels on this CPU', async (t) => {
+  if (!availableBackends().includes('native')) return t.skip('native backend not built here');
+  const { readFileSync } = await import('node:fs');
+  let flags: Set<string>;
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '';
+    flags = new Set(line.split(':')[1]?.trim().split(/\s+/) ?? []);
+  } catch { return t.skip('no /proc/cpuinfo'); }
+  const be = setBackend('native');
+  try {
+    const kernels = be.describe?.() ?? '';
+    t.diagnostic(kernels);
+    if (!(flags.has('avx2') && flags.has('fma'))) return t.skip('CPU without AVX2 + FMA');
+    assert.equal(be.slowWarning?.() ?? null, null, kernels);
+  } finally { setBackend('ref'); }
+});
+
+test('rnnkit info warns about generic kernels forced by OPENBLAS_CORETYPE', async (t) => {
+  if (!availableBackends().includes('native')) return t.skip('native backend not built here');
+  const { readFileSync } = await import('node:fs');
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const flags = readFileSync('/proc/cpuinfo', 'utf8');
+  if (!/\bavx2\b/.test(flags) || !/\bfma\b/.test(flags)) return t.skip('CPU without AVX2 + FMA');
+  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const r = spawnSync(process.execPath, [cli, 'info'], { encoding: 'utf8', env: { ...process.env, OPENBLAS_CORETYPE: 'Prescott' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /core Prescott/);
+  assert.match(r.stdout, /warning: OpenBLAS runs its 'Prescott' kernels/);
+  const b = spawnSync(process.execPath, [cli, 'bench', '--config', 'rnn-1-25-100-1', '--only', 'train', '--seconds', '0.05', '--windows', '1', '--warmup', '0', '--json'],
+    { encoding: 'utf8', env: { ...process.env, OPENBLAS_CORETYPE: 'Prescott' } });
+  assert.equal(b.status, 0, b.stderr);
+  assert.match(b.stderr, /rnnkit: warning: native backend: OpenBLAS runs its 'Prescott' kernels/);
+  const j = JSON.parse(b.stdout.trim().split('\n').pop()!) as { kernels: string; slow_warning: string };
+  assert.match(j.kernels, /core Prescott/);
+  assert.match(j.slow_warning, /Prescott/);
+});

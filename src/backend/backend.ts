@@ -12,6 +12,9 @@ export interface Backend {
   /** What runs underneath (the BLAS and its kernels, threads), for `rnnkit info` and benchmarks. */
   describe?(): string;
 
+  /** Why this backend runs slower here than it should (e.g. generic BLAS kernels), or null. */
+  slowWarning?(): string | null;
+
   /** A zeroed float32 array the kernels can work on (a backend may place it in its own memory). */
   alloc(n: number): Float32Array;
 

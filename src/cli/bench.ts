@@ -71,6 +71,8 @@ function parseConfigName(name: string): Record<string, string> {
 export interface BenchResult {
   config: BenchConfig & { name: string };
   backend: string;
+  kernels: string | null;       // what the backend runs underneath (BLAS, kernel set)
+  slow_warning: string | null;  // set when those kernels are slower than the CPU allows
   parameters: number;
   train_tokens_per_s: number | null;
   sample_chars_per_s: number | null;
@@ -149,7 +151,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const { cell, batch: B, seq: T, hidden: H, layers: L, embedding: E, vocab: V } = cfg;
   const net = new CharLM({ cell, vocab_size: V, embedding_size: E, hidden_size: H, num_layers: L }).init(new Rng(seed));
   const result: BenchResult = {
-    config: { name: configName(cfg), ...cfg }, backend, parameters: net.params.data.length,
+    config: { name: configName(cfg), ...cfg }, backend, kernels: getBackend().describe?.() ?? null, slow_warning: getBackend().slowWarning?.() ?? null,
+    parameters: net.params.data.length,
     train_tokens_per_s: null, sample_chars_per_s: null, peak_rss_mb: 0, train_peak_rss_mb: null,
     train_windows: [], sample_windows: [], train_step_ms: null, window_s: seconds, warmup_s: warmup, cpu_s: 0, node: process.versions.node,
   };
@@ -187,6 +190,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${result.config.name.padEnd(20)} backend ${backend.padEnd(6)} train ${fmt(result.train_tokens_per_s, 'tok/s').padStart(14)}` +
       `  sample ${fmt(result.sample_chars_per_s, 'chars/s').padStart(14)}  peak RSS ${Math.round(result.peak_rss_mb)} MB` +
       `  (${result.parameters.toLocaleString('en')} params, median of ${windows} x ${seconds}s)\n`);
+    if (result.kernels) process.stdout.write(`  ${backend}: ${result.kernels}\n`);
   }
   return 0;
 }

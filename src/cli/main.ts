@@ -45,6 +45,8 @@ async function versionInfo(cmd: string): Promise<number> {
   if (cmd === 'info') {
     const d = getBackend().describe?.();
     if (d) process.stdout.write(`  ${getBackend().name}: ${d}\n`);
+    const slow = getBackend().slowWarning?.();
+    if (slow) process.stdout.write(`  warning: ${slow}\n`);
     for (const [name, why] of Object.entries(await loadBackends())) process.stdout.write(`  ${name}: unavailable (${why})\n`);
   }
   return 0;
@@ -67,6 +69,9 @@ async function main(argv: string[]): Promise<number> {
       throw new UserError(`unknown backend '${backend}' (backends: auto, ${BACKEND_PREFERENCE.join(', ')})`);
     }
     try { await initBackend(backend); } catch (e) { throw new UserError((e as Error).message); }
+    // said on every command: a silent 3-4x slowdown is how this went unnoticed before
+    const slow = cmd === 'info' ? null : getBackend().slowWarning?.();
+    if (slow) process.stderr.write(`rnnkit: warning: ${getBackend().name} backend: ${slow}\n`);
   }
   switch (cmd) {
     case 'train': return trainCommand(rest);

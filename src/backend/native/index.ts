@@ -49,6 +49,22 @@ export function openblasCoreFor(flags: ReadonlySet<string>): string | null {
   return null;
 }
 
+// OpenBLAS core names whose sgemm kernels use AVX2 or AVX-512 (lower case).
+const WIDE_CORES = new Set(['haswell', 'skylakex', 'cooperlake', 'sapphirerapids', 'zen', 'excavator']);
+
+/**
+ * A warning when OpenBLAS runs narrower kernels than the CPU supports (3-4x slower on
+ * the GEMMs), or null. `core` is openblas_get_corename().
+ */
+export function openblasCoreWarning(flags: ReadonlySet<string>, core: string, userCoreType: string | undefined): string | null {
+  if (!(flags.has('avx2') && flags.has('fma')) || WIDE_CORES.has(core.trim().toLowerCase())) return null;
+  const fix = userCoreType
+    ? `unset OPENBLAS_CORETYPE (now '${userCoreType}') or set it to ${openblasCoreFor(flags)}`
+    : 'this OpenBLAS build cannot switch kernels (not DYNAMIC_ARCH, or older than the kernels this CPU needs): install a newer libopenblas';
+  return `OpenBLAS runs its '${core.trim()}' kernels, which do not use this CPU's ${flags.has('avx512f') ? 'AVX-512' : 'AVX2'}: ` +
+    `matrix products run several times slower; ${fix}`;
+}
+
 async function cpuFlags(): Promise<Set<string>> {
   try {
     const { readFile } = await import('node:fs/promises');
@@ -76,7 +92,8 @@ export async function loadNativeBackend(opts: NativeOptions = {}): Promise<Backe
   const file = fileURLToPath(new URL(ADDON_PATH, import.meta.url));
   if (!existsSync(file)) throw new Error('native addon not built (npm run build:native; needs a C compiler and libopenblas-dev)');
   // must happen before OpenBLAS loads: it reads the variable once, at load time
-  const core = process.env['OPENBLAS_CORETYPE'] ? null : openblasCoreFor(await cpuFlags());
+  const flags = await cpuFlags(), userCoreType = process.env['OPENBLAS_CORETYPE'] || undefined;
+  const core = userCoreType ? null : openblasCoreFor(flags);
   if (core) process.env['OPENBLAS_CORETYPE'] = core;
   let addon: Addon;
   try {
@@ -91,9 +108,11 @@ export async function loadNativeBackend(opts: NativeOptions = {}): Promise<Backe
   addon.setThreads(threads, minWork, minOut);
 
   const blas = addon.info();
+  const warning = openblasCoreWarning(flags, blas.split('; core ').pop() ?? '', userCoreType);
   return {
     name: 'native',
     describe: () => `${blas}${core ? ` (OPENBLAS_CORETYPE=${core} chosen by rnnkit from the CPU's instruction sets)` : ''}`,
+    slowWarning: () => warning,
     alloc: (n: number) => new Float32Array(n),
     gemm: addon.gemm,
     fillRows: addon.fillRows,
