@@ -7,16 +7,16 @@
 //   node scripts/bench.mjs [--quick] [--configs a,b] [--backends ref,wasm] [--no-torch] [--save FILE]
 //   node scripts/bench.mjs --time-to-loss [--target 1.6] [--cap-min 20] [--eval-every 100] [--backends X]
 //
-// Needs the build (npm run build). The PyTorch baseline runs when
-// `/usr/bin/python3 -c 'import torch'` works, under the baseline rules: Debian
-// python3-torch + libopenblas0-openmp, LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp,
-// 2 threads. bench_torch.py refuses (exit 3) when torch would run on the reference BLAS.
+// Needs the build (npm run build). The PyTorch baseline is the pip wheel (MKL + oneDNN)
+// in .venv-torch (`npm run bench:setup`), 2 threads; without it Debian's python3-torch
+// runs as a marked non-baseline, and RNNKIT_TORCH_PYTHON picks any other interpreter.
+// bench_torch.py refuses (exit 3) when torch would run on the reference BLAS.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  NOISY, OPENMP_DIR, PYTHON, ROOT, configure, cpuCounters, currentLimits, fmtInt, fmtRatio, jsonLines, log, machine, markdownTable, met, noiseLevel, noiseText, run, torchEnv, torchImportable, waitQuiet, withNoise,
+  NOISY, PYTHON, ROOT, VENV_SETUP, configure, cpuCounters, currentLimits, fmtInt, fmtRatio, jsonLines, log, machine, markdownTable, met, noiseLevel, noiseText, run, torchImportable, torchPython, waitQuiet, withNoise,
 } from './bench/lib.mjs';
 import { tasksSpeed } from './bench/tasks.mjs';
 
@@ -78,7 +78,8 @@ async function rnnkitBench(config, backend, timing, only) {
 async function torchBench(config, timing, only) {
   const args = [TORCH_SCRIPT, '--configs', config, '--only', only, '--threads', '2',
     '--seconds', String(timing.seconds), '--windows', String(timing.windows), '--warmup', String(timing.warmup)];
-  const r = await run(PYTHON, args, { env: torchEnv() });
+  const py = torchPython();
+  const r = await run(py.python, args, { env: py.env });
   const lines = jsonLines(r.stdout);
   const env = lines.find((l) => l.kind === 'env') ?? null;
   if (r.code === 3) return { env, void: true, error: env?.void_reason ?? r.stderr.trim() };
@@ -106,7 +107,8 @@ async function speed(opts) {
   log(`rnnkit bench: ${m.cpu}, ${m.cores} cores, node ${m.node}, load ${m.loadavg_start.join(' ')}`);
   log(`backends: ${backends.join(', ')} (default: ${defaultBackend}; unavailable: ${Object.entries(list.unavailable).map(([k, v]) => `${k}: ${v}`).join('; ') || 'none'})`);
   log(`timing: warm-up ${timing.warmup}s, median of ${timing.windows} windows of >= ${timing.seconds}s${opts.quick ? ' (--quick)' : ''}`);
-  if (!withTorch) log(opts['no-torch'] ? 'PyTorch: skipped (--no-torch)' : `PyTorch: not run (${PYTHON} -c 'import torch' fails; apt-get install -y python3-torch libopenblas0-openmp)`);
+  if (!withTorch) log(opts['no-torch'] ? 'PyTorch: skipped (--no-torch)' : `PyTorch: not run (${torchPython().python} -c 'import torch' fails; the baseline is the pip wheel: ${VENV_SETUP})`);
+  else if (torchPython().python === PYTHON) log(`PyTorch: Debian's python3-torch, which is NOT the baseline (the pip wheel is: ${VENV_SETUP})`);
 
   const results = { machine: m, timing, backends, defaultBackend, autoBackend: list.auto, unavailable: list.unavailable, torchEnv: null, rows: {} };
   for (const config of configs) {
@@ -172,8 +174,9 @@ function printSpeed(R) {
   out.push('');
   out.push(`Machine: ${R.machine.cpu}, ${R.machine.cores} cores${R.machine.hypervisor ? ` (${R.machine.hypervisor} VM)` : ''}, ${R.machine.memory_gb} GB, ` +
     `Node ${R.machine.node}; load average ${R.machine.loadavg_start[0]} at start, ${R.machine.loadavg_end[0]} at end`);
-  if (te) out.push(`PyTorch: torch ${te.torch}, ${te.threads} threads, BLAS ${te.blas} (1024^3 sgemm ${te.sgemm_1024_gflops} GFLOP/s)` +
-    `${te.valid ? (te.baseline_rules ? '' : ' -- NOT the baseline rules (want openblas-openmp, 2 threads)') : ` -- VOID: ${te.void_reason}`}`);
+  if (te) out.push(`PyTorch: torch ${te.torch} from ${torchPython().label}, ${te.threads} threads, BLAS ${te.blas}, CPU capability ${te.cpu_capability ?? 'unknown'}, ` +
+    `oneDNN ${te.mkldnn ? 'on' : 'off'} (1024^3 sgemm ${te.sgemm_1024_gflops} GFLOP/s)` +
+    `${te.valid ? (te.baseline_rules ? '' : ` -- NOT the baseline rules (want the pip wheel, MKL, 2 threads: ${VENV_SETUP})`) : ` -- VOID: ${te.void_reason}`}`);
   else out.push('PyTorch: not run');
   // what each rnnkit backend ran on (BLAS, kernel set), from the first config it measured
   for (const b of backends) {
@@ -300,8 +303,9 @@ async function torchTimeToLoss(recipe, o) {
     '--batch', String(recipe.batch), '--seq', String(recipe.seq), '--lr', String(recipe.lr), '--clip', String(recipe.clip), '--threads', '2'];
   const lines = [];
   const a = cpuCounters();
-  const r = await run(PYTHON, args, {
-    env: torchEnv(), limits: { timeoutS: o.capS + 600, stallS: currentLimits().stallS },
+  const py = torchPython();
+  const r = await run(py.python, args, {
+    env: py.env, limits: { timeoutS: o.capS + 600, stallS: currentLimits().stallS },
     onStdoutLine(p) {
       if (!p.startsWith('{')) return;
       const j = JSON.parse(p);

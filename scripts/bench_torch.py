@@ -1,5 +1,5 @@
-#!/usr/bin/python3
-"""PyTorch baseline for `rnnkit bench` (see BENCHMARKS.md). Run with /usr/bin/python3.
+#!/usr/bin/env python3
+"""PyTorch baseline for `rnnkit bench` (see BENCHMARKS.md).
 
 Measures the reference CharLM (../shared/reference/charlm.py, relative to the repo
 root) the way `rnnkit bench` measures rnnkit, and prints one JSON object per line:
@@ -14,9 +14,13 @@ state detached and carried to the next chunk (B streams read in chunks of T, as
 rnnkit's StreamBatches). Sampling = batch 1 under torch.no_grad(), one step at a time,
 each drawn character fed back. Warm-up, then the median of several timing windows.
 
-Baseline rules: Debian python3-torch with libopenblas0-openmp, LD_LIBRARY_PATH pointing
-at its directory, 2 threads. If LD_LIBRARY_PATH lacks that directory and it exists,
-the script re-executes itself with it set. Without an optimized BLAS torch falls back
+Baseline rules: PyTorch as users install it, the pip wheel (MKL + oneDNN) in a virtual
+environment, 2 threads:
+  python3 -m venv .venv-torch && .venv-torch/bin/pip install torch numpy
+  .venv-torch/bin/python scripts/bench_torch.py ...
+Run with Debian's python3-torch it is an extra reference only; there, if LD_LIBRARY_PATH
+lacks libopenblas0-openmp's directory and it exists, the script re-executes itself with
+it set. Without an optimized BLAS torch falls back
 to the reference BLAS (~15x slower) and any comparison is void: the script checks which
 BLAS library is loaded and times a 1024^3 sgemm, and refuses (exit 3) to report then.
 
@@ -104,10 +108,18 @@ def check_blas(torch, threads):
     # OpenBLAS's liblapack also maps libopenblas, so look at the libblas one first
     blas_libs = [l for l in libs if os.path.basename(l).startswith("libblas")] or libs
     optimized = [l for l in blas_libs if any(k in l.lower() for k in ("openblas", "mkl", "blis", "atlas"))]
-    variant = ("openblas-openmp" if any("openblas-openmp" in l for l in optimized)
+    if blas_info.lower() == "mkl" and not optimized:
+        optimized = ["MKL, linked into libtorch_cpu"]  # the pip wheel: no separate BLAS library
+    variant = ("mkl" if blas_info.lower() == "mkl"
+               else "openblas-openmp" if any("openblas-openmp" in l for l in optimized)
                else "openblas-pthread" if any("openblas-pthread" in l for l in optimized)
                else os.path.basename(optimized[0]) if optimized
                else f"reference BLAS ({blas_libs[0]})" if blas_libs else "none found")
+    try:
+        capability = torch.backends.cpu.get_cpu_capability()
+    except AttributeError:  # torch < 2.0
+        capability = None
+    pip_wheel = "+cpu" in torch.__version__ or not torch.__file__.startswith("/usr/lib/")
     void_reason = None
     if not optimized:
         void_reason = f"torch's BLAS is not an optimized one ({variant}; loaded: {', '.join(libs) or 'none'})"
@@ -117,8 +129,10 @@ def check_blas(torch, threads):
         kind="env", torch=torch.__version__, python=sys.version.split()[0], threads=torch.get_num_threads(),
         requested_threads=threads, blas=variant, blas_libraries=libs, torch_blas_info=blas_info,
         sgemm_1024_gflops=round(best, 1), ld_library_path=os.environ.get("LD_LIBRARY_PATH", ""),
-        baseline_rules=(variant == "openblas-openmp" and torch.get_num_threads() == THREADS_DEFAULT),
-        valid=void_reason is None, void_reason=void_reason,
+        cpu_capability=capability, mkldnn=torch.backends.mkldnn.is_available(), pip_wheel=pip_wheel,
+        # the baseline is PyTorch as users install it: the pip wheel (MKL + oneDNN), 2 threads
+        baseline_rules=(pip_wheel and variant == "mkl" and torch.get_num_threads() == THREADS_DEFAULT),
+        valid=void_reason is None, void_reason=void_reason, config=torch.__config__.show(),
     )
 
 

@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { openblasCoreFor } from '../../dist/src/backend/native/index.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -150,9 +151,26 @@ export function torchEnv() {
   return { ...process.env, LD_LIBRARY_PATH: ld, OMP_NUM_THREADS: '2', ...(core ? { OPENBLAS_CORETYPE: core } : {}) };
 }
 
+/** The pip wheel's virtual environment: the baseline (BENCHMARKS.md, "Baseline rules"). */
+export const VENV_PYTHON = join(ROOT, '.venv-torch', 'bin', 'python');
+export const VENV_SETUP = 'python3 -m venv .venv-torch && .venv-torch/bin/pip install torch numpy';
+
+/**
+ * The PyTorch to measure against: RNNKIT_TORCH_PYTHON if set, else the pip wheel in
+ * .venv-torch, else Debian's python3-torch (an extra reference, not the baseline).
+ */
+export function torchPython() {
+  const forced = process.env.RNNKIT_TORCH_PYTHON;
+  const python = forced || (existsSync(VENV_PYTHON) ? VENV_PYTHON : PYTHON);
+  const debian = python === PYTHON;
+  const env = debian ? torchEnv() : { ...process.env, OMP_NUM_THREADS: '2', RNNKIT_BENCH_NO_REEXEC: '1' };
+  return { python, env, label: debian ? `${PYTHON} (Debian python3-torch)` : python === VENV_PYTHON ? '.venv-torch (pip wheel)' : python };
+}
+
 export function torchImportable() {
-  if (!existsSync(PYTHON)) return false;
-  return spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore', env: torchEnv() }).status === 0;
+  const { python, env } = torchPython();
+  if (!existsSync(python)) return false;
+  return spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore', env }).status === 0;
 }
 
 export function machine() {

@@ -3,15 +3,13 @@
 // (scripts/bench-tasks.mjs) and PyTorch (scripts/bench_tasks_torch.py) on the same
 // batches, one process each, alternating. PyTorch is the pip wheel in .venv-torch when
 // there is one (as users install it: MKL and oneDNN), else Debian's python3-torch.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  NOISY, PYTHON, ROOT, fmtRatio, jsonLines, log, markdownTable, met, noiseText, run, torchEnv, withNoise,
+  NOISY, ROOT, fmtRatio, jsonLines, log, markdownTable, met, noiseText, run, torchPython, withNoise,
 } from './lib.mjs';
 
 export const TASKS = ['mnist-rows', 'sentiment'];
 const TARGET = 1.0; // rnnkit's epoch at least as fast as PyTorch's
-const VENV = join(ROOT, '.venv-torch', 'bin', 'python');
 
 async function rnnkitTask(task, backend, epochs) {
   const r = await run(process.execPath, [join(ROOT, 'scripts', 'bench-tasks.mjs'), '--task', task, '--backend', backend, '--epochs', String(epochs)]);
@@ -20,11 +18,10 @@ async function rnnkitTask(task, backend, epochs) {
 }
 
 async function torchTask(task, epochs) {
-  const venv = existsSync(VENV), py = venv ? VENV : PYTHON;
-  const r = await run(py, [join(ROOT, 'scripts', 'bench_tasks_torch.py'), '--task', task, '--epochs', String(epochs), '--threads', '2'],
-    { env: venv ? { ...process.env, OMP_NUM_THREADS: '2' } : torchEnv() });
+  const { python, env, label } = torchPython();
+  const r = await run(python, [join(ROOT, 'scripts', 'bench_tasks_torch.py'), '--task', task, '--epochs', String(epochs), '--threads', '2'], { env });
   if (r.code !== 0) return { error: (r.stderr.trim() || `exit ${r.code}`).split('\n').pop(), cpu_s: r.cpu_s };
-  return { ...jsonLines(r.stdout).pop(), python: venv ? '.venv-torch (pip wheel)' : `${PYTHON} (Debian python3-torch)`, cpu_s: r.cpu_s };
+  return { ...jsonLines(r.stdout).pop(), python: label, cpu_s: r.cpu_s };
 }
 
 /** Measures every task on every backend and PyTorch; prints the table; returns the results. */
