@@ -16,7 +16,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  NOISY, PYTHON, ROOT, VENV_SETUP, configure, cpuCounters, currentLimits, fmtInt, fmtRatio, jsonLines, log, machine, markdownTable, met, noiseLevel, noiseText, run, torchImportable, torchPython, waitQuiet, withNoise,
+  NOISY, PYTHON, ROOT, VENV_SETUP, configure, parseTrainLine, cpuCounters, currentLimits, fmtInt, fmtRatio, jsonLines, log, machine, markdownTable, met, noiseLevel, noiseText, run, torchImportable, torchPython, waitQuiet, withNoise,
 } from './bench/lib.mjs';
 import { tasksSpeed } from './bench/tasks.mjs';
 
@@ -266,20 +266,17 @@ async function rnnkitTimeToLoss(backend, o) {
       limits: { timeoutS: o.capS + 600, stallS: currentLimits().stallS },
       onStderrLine(line, child) {
         const now = performance.now();
-        let m = /^rnnkit train: .*\), (\S+) (\d+)x(\d+), embedding (\d+),/.exec(line);
-        if (m) recipe = { cell: m[1], layers: +m[2], hidden: +m[3], embedding: +m[4] };
-        m = /^rnnkit train: .*, backend (\S+)$/.exec(line);
-        if (m) usedBackend = m[1];
-        m = /^\s+batch (\d+) x seq (\d+), (\S+) lr ([\d.e-]+),/.exec(line);
-        if (m) {
+        const p = parseTrainLine(line);
+        if (p?.kind === 'model') { Object.assign(recipe ??= {}, p.recipe); usedBackend = p.backend ?? usedBackend; }
+        if (p?.kind === 'batch') {
           // training starts right after this line
-          Object.assign(recipe ??= {}, { batch: +m[1], seq: +m[2], optimizer: m[3], lr: +m[4] });
+          Object.assign(recipe ??= {}, p.recipe);
           t0 = now;
           timer = setTimeout(() => child.kill('SIGKILL'), o.capS * 1000);
         }
-        m = /^step (\d+) \| epoch ([\d.]+) \| .*val loss ([\d.]+) nats/.exec(line);
+        const m = p?.kind === 'eval' ? p : null;
         if (m && t0 !== null) {
-          const e = { step: +m[1], epoch: +m[2], seconds: +((now - t0) / 1000).toFixed(2), val_loss: +m[3] };
+          const e = { step: m.step, epoch: m.epoch, seconds: +((now - t0) / 1000).toFixed(2), val_loss: m.val_loss };
           evals.push(e); lastStep = e.step; best = Math.min(best, e.val_loss);
           log(`  rnnkit${backend ? ` ${backend}` : ''}: step ${e.step} (epoch ${e.epoch}) ${e.seconds}s val ${e.val_loss}`);
           if (e.val_loss <= o.target && !reached) { reached = e; child.kill('SIGKILL'); }

@@ -196,3 +196,19 @@ export function markdownTable(head, rows) {
   const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join(' | ')} |`;
   return [line(head), `|${w.map((n, i) => (i === 0 ? '-'.repeat(n + 2) : '-'.repeat(n + 1) + ':')).join('|')}|`, ...rows.map(line)];
 }
+
+/**
+ * One stderr line of `rnnkit train`, as --time-to-loss reads it: the model header
+ * (recipe and backend), the batch line (training starts right after it) or a
+ * validation line; null for anything else. test/bench-parse.test.ts runs the real CLI
+ * through it, so a change of the log format fails a test instead of the benchmark.
+ */
+export function parseTrainLine(line) {
+  let m = /^rnnkit train: .*\), (\S+) (\d+)x(\d+), embedding (\d+),.*?(?:, backend (\S+))?$/.exec(line);
+  if (m) return { kind: 'model', recipe: { cell: m[1], layers: +m[2], hidden: +m[3], embedding: +m[4] }, backend: m[5] ?? null };
+  m = /^\s+batch (\d+), TBPTT\(k1=(\d+), k2=(\d+)\), (\S+) lr ([\d.e-]+),/.exec(line);
+  if (m) return { kind: 'batch', recipe: { batch: +m[1], seq: +m[2], bptt: +m[3], optimizer: m[4], lr: +m[5] } };
+  m = /^step (\d+) \| epoch ([\d.]+) \| .*val loss ([\d.]+) nats/.exec(line);
+  if (m) return { kind: 'eval', step: +m[1], epoch: +m[2], val_loss: +m[3] };
+  return null;
+}
