@@ -345,8 +345,9 @@ def main():
     env = check_blas(torch, args.threads)
     emit(env)
     if not env["valid"]:
-        print(f"bench_torch.py: refusing to report: {env['void_reason']}. Install libopenblas0-openmp and run with "
-              f"LD_LIBRARY_PATH={OPENMP_DIR}.", file=sys.stderr)
+        print(f"bench_torch.py: refusing to report: {env['void_reason']}. Use the pip wheel (python3 -m venv .venv-torch && "
+              f".venv-torch/bin/pip install torch numpy), or for Debian's torch install libopenblas0-openmp "
+              f"(LD_LIBRARY_PATH={OPENMP_DIR}).", file=sys.stderr)
         if not args.allow_void:
             sys.exit(3)
     if args.check_blas:

@@ -10,7 +10,7 @@ import { Tagger } from '../models/tagger.js';
 import { encodeTagger, type TaggerBundle } from '../models/task-checkpoints.js';
 import { expectKind } from '../models/checkpoints.js';
 import { ExampleTrainer, type ExampleTrainerMeta } from '../train/examples.js';
-import { evaluateTagger, predictTags, tagExamples, tagVocabulary, taggerTask, type TagEvaluation } from '../tasks/tag.js';
+import { evaluateTagger, predictTags, tagExamples, tagVocabulary, taggerTask, tokenKey, type TagEvaluation } from '../tasks/tag.js';
 import { readTextFile } from '../node/files.js';
 import { readModelFile } from '../node/checkpoint-file.js';
 import { getBackend } from '../backend/registry.js';
@@ -163,7 +163,7 @@ async function predictCommand(argv: string[]): Promise<number> {
   const seqs: TaggedSequence[] = lines.map((l, i) => {
     const tokens = tokenize(l, { units: b.tokenizer.units, lowercase: false });
     if (!tokens.length) throw new UserError(`text ${i + 1} has no tokens`);
-    noteUnknown(`text ${i + 1}`, b.vocab.unknown(tokens.map((t) => (b.tokenizer.lowercase ? t.toLowerCase() : t))));
+    noteUnknown(`text ${i + 1}`, b.vocab.unknown(tokens.map((t) => tokenKey(t, b.tokenizer, `text ${i + 1}`))));
     return { tokens, tags: tokens.map(() => b.tags[0]!), line: i + 1 };
   });
   const ex = tagExamples(b, seqs, 'input', false), { predicted } = predictTags(b.model, ex, 64, false);
