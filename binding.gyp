@@ -10,7 +10,8 @@
       "target_name": "rnnkit_native",
       "sources": [
         "native/module.c", "native/napi_args.c", "native/gemm.c", "native/rows.c",
-        "native/cells.c", "native/norm.c", "native/xent.c", "native/optim.c"
+        "native/cells.c", "native/sequence.c", "native/pool.c", "native/norm.c", "native/xent.c",
+        "native/optim.c"
       ],
       "include_dirs": [
         "<!@(pkg-config --cflags-only-I openblas 2>/dev/null | sed -e 's/-I//g' || true)",
@@ -23,7 +24,8 @@
         "-lopenblas",
         "-lm"
       ],
-      "cflags": ["-O3", "-march=native", "-fno-math-errno", "-std=gnu11", "-fvisibility=hidden"],
+      "cflags": ["-O3", "-march=native", "-fno-math-errno", "-std=gnu11", "-fvisibility=hidden", "-pthread"],
+      "ldflags": ["-pthread"],
       "xcode_settings": {
         "OTHER_CFLAGS": ["-O3", "-mcpu=native", "-fno-math-errno", "-std=gnu11", "-fvisibility=hidden"],
         "OTHER_LDFLAGS": ["-L/usr/local/opt/openblas/lib", "-L/opt/homebrew/opt/openblas/lib"]

@@ -21,6 +21,9 @@ BINDING(gruStepForward);
 BINDING(gruStepBackward);
 BINDING(rnnStepForward);
 BINDING(rnnStepBackward);
+BINDING(recurrentSequenceForward);  // sequence.c
+BINDING(recurrentSequenceBackward);
+BINDING(setSequenceThreshold);
 BINDING(layerNormForward);  // norm.c
 BINDING(layerNormBackward);
 BINDING(softmaxXent);  // xent.c

@@ -1,27 +1,11 @@
-// Recurrent cells: LSTM, GRU and Elman (tanh / ReLU) step forward and backward.
-//
-// One fused pass per batch row: gate activations, state update and output together,
-// so each gate value is loaded once. Float arithmetic throughout; the reference works
-// in double and rounds on store, which the tolerance covers with room to spare.
+// Recurrent cells: LSTM, GRU and Elman (tanh / ReLU) step forward and backward, one
+// step per call (the arithmetic is in cell_loops.h, shared with sequence.c's fused time
+// loops). Float arithmetic throughout; the reference works in double and rounds on
+// store, which the tolerance covers with room to spare.
 
 #include "bindings.h"
 #include "napi_args.h"
-#include "elementary.h"
-
-static void lstm_forward(float *restrict g, float *restrict c, float *restrict tc, float *restrict h,
-                         const float *restrict cp, int64_t B, int64_t H) {
-  for (int64_t b = 0; b < B; b++) {
-    float *restrict gi = g + b * 4 * H, *restrict gf = gi + H, *restrict gg = gi + 2 * H, *restrict go = gi + 3 * H;
-    float *restrict cr = c + b * H, *restrict tr = tc + b * H, *restrict hr = h + b * H;
-    const float *restrict pr = cp + b * H;
-    for (int64_t j = 0; j < H; j++) {
-      float i = sigmoid_f(gi[j]), f = sigmoid_f(gf[j]), u = tanh_f(gg[j]), o = sigmoid_f(go[j]);
-      gi[j] = i; gf[j] = f; gg[j] = u; go[j] = o;
-      float ct = f * pr[j] + i * u, t = tanh_f(ct);
-      cr[j] = ct; tr[j] = t; hr[j] = o * t;
-    }
-  }
-}
+#include "cell_loops.h"
 
 napi_value js_lstmStepForward(napi_env env, napi_callback_info info) {
   Call c;
@@ -37,28 +21,10 @@ napi_value js_lstmStepForward(napi_env env, napi_callback_info info) {
   Region reg[] = {{"gates", g, BG, true}, {"c", cs, BH, true}, {"tc", tc, BH, true}, {"h", h, BH, true},
                   {"cPrev", cp, BH, false}};
   if (!disjoint(&c, reg, 5)) return NULL;
-  lstm_forward(g, cs, tc, h, cp, B, H);
+  lstm_forward(g, cs, tc, h, cp, B, H, 0, H);
   return NULL;
 }
 
-static void lstm_backward(float *restrict dg, float *restrict dc, const float *restrict dh, const float *restrict g,
-                          const float *restrict tc, const float *restrict cp, int64_t B, int64_t H) {
-  for (int64_t b = 0; b < B; b++) {
-    const float *restrict gi = g + b * 4 * H, *restrict gf = gi + H, *restrict gg = gi + 2 * H, *restrict go = gi + 3 * H;
-    float *restrict di = dg + b * 4 * H, *restrict df = di + H, *restrict du = di + 2 * H, *restrict dO = di + 3 * H;
-    float *restrict dcr = dc + b * H;
-    const float *restrict dhr = dh + b * H, *restrict tr = tc + b * H, *restrict pr = cp + b * H;
-    for (int64_t j = 0; j < H; j++) {
-      float i = gi[j], f = gf[j], u = gg[j], o = go[j], t = tr[j], d = dhr[j];
-      float dct = dcr[j] + d * o * (1.0f - t * t);
-      di[j] = dct * u * i * (1.0f - i);
-      df[j] = dct * pr[j] * f * (1.0f - f);
-      du[j] = dct * i * (1.0f - u * u);
-      dO[j] = d * t * o * (1.0f - o);
-      dcr[j] = dct * f;
-    }
-  }
-}
 
 napi_value js_lstmStepBackward(napi_env env, napi_callback_info info) {
   Call c;
@@ -75,26 +41,10 @@ napi_value js_lstmStepBackward(napi_env env, napi_callback_info info) {
   Region reg[] = {{"dgates", dg, BG, true}, {"dc", dc, BH, true}, {"dh", dh, BH, false},
                   {"gates", g, BG, false}, {"tc", tc, BH, false}, {"cPrev", cp, BH, false}};
   if (!disjoint(&c, reg, 6)) return NULL;
-  lstm_backward(dg, dc, dh, g, tc, cp, B, H);
+  lstm_backward(dg, dc, dh, g, tc, cp, B, H, 0, H);
   return NULL;
 }
 
-static void gru_forward(float *restrict gx, const float *restrict gh, float *restrict h, const float *restrict hp,
-                        int64_t B, int64_t H) {
-  for (int64_t b = 0; b < B; b++) {
-    float *restrict xr = gx + b * 3 * H, *restrict xz = xr + H, *restrict xn = xr + 2 * H;
-    const float *restrict hr = gh + b * 3 * H, *restrict hz = hr + H, *restrict hn = hr + 2 * H;
-    float *restrict out = h + b * H;
-    const float *restrict prev = hp + b * H;
-    for (int64_t j = 0; j < H; j++) {
-      float r = sigmoid_f(xr[j] + hr[j]);
-      float z = sigmoid_f(xz[j] + hz[j]);
-      float n = tanh_f(xn[j] + r * hn[j]);
-      xr[j] = r; xz[j] = z; xn[j] = n;
-      out[j] = (1.0f - z) * n + z * prev[j];
-    }
-  }
-}
 
 napi_value js_gruStepForward(napi_env env, napi_callback_info info) {
   Call c;
@@ -108,30 +58,10 @@ napi_value js_gruStepForward(napi_env env, napi_callback_info info) {
   const float *hp = f32_arg(&c, 6, "hPrev", hpOff, BH, NULL);
   Region reg[] = {{"gx", gx, BG, true}, {"gh", gh, BG, false}, {"h", h, BH, true}, {"hPrev", hp, BH, false}};
   if (!disjoint(&c, reg, 4)) return NULL;
-  gru_forward(gx, gh, h, hp, B, H);
+  gru_forward(gx, gh, h, hp, B, H, 0, H);
   return NULL;
 }
 
-static void gru_backward(float *restrict dgx, float *restrict dgh, float *restrict dh, const float *restrict a,
-                         const float *restrict gh, const float *restrict hp, int64_t B, int64_t H) {
-  for (int64_t b = 0; b < B; b++) {
-    const float *restrict ar = a + b * 3 * H, *restrict az = ar + H, *restrict an = ar + 2 * H;
-    const float *restrict ghn = gh + b * 3 * H + 2 * H;
-    float *restrict xr = dgx + b * 3 * H, *restrict xz = xr + H, *restrict xn = xr + 2 * H;
-    float *restrict hr = dgh + b * 3 * H, *restrict hz = hr + H, *restrict hn = hr + 2 * H;
-    float *restrict d = dh + b * H;
-    const float *restrict prev = hp + b * H;
-    for (int64_t j = 0; j < H; j++) {
-      float r = ar[j], z = az[j], n = an[j], dj = d[j];
-      float dn = dj * (1.0f - z) * (1.0f - n * n);
-      float dz = dj * (prev[j] - n) * z * (1.0f - z);
-      float dr = dn * ghn[j] * r * (1.0f - r);
-      xr[j] = dr; xz[j] = dz; xn[j] = dn;
-      hr[j] = dr; hz[j] = dz; hn[j] = dn * r;
-      d[j] = dj * z;
-    }
-  }
-}
 
 napi_value js_gruStepBackward(napi_env env, napi_callback_info info) {
   Call c;
@@ -148,7 +78,7 @@ napi_value js_gruStepBackward(napi_env env, napi_callback_info info) {
   Region reg[] = {{"dgx", dgx, BG, true}, {"dgh", dgh, BG, true}, {"dh", dh, BH, true},
                   {"act", a, BG, false}, {"gh", gh, BG, false}, {"hPrev", hp, BH, false}};
   if (!disjoint(&c, reg, 6)) return NULL;
-  gru_backward(dgx, dgh, dh, a, gh, hp, B, H);
+  gru_backward(dgx, dgh, dh, a, gh, hp, B, H, 0, H);
   return NULL;
 }
 

@@ -13,6 +13,7 @@
 
 #include "bindings.h"
 #include "napi_args.h"
+#include "pool.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -94,6 +95,7 @@ napi_value js_setThreads(napi_env env, napi_callback_info info) {
   double minWork = num_arg(&c, 1, "minWork"), minOut = num_arg(&c, 2, "minOutput");
   if (c.failed) return NULL;
   max_threads = n < 1 ? 1 : n > 256 ? 256 : (int)n;
+  pool_set_max(max_threads);  // the fused time loops' threads (sequence.c)
   mt_min_work = minWork;
   mt_min_out = minOut;
   cur_threads = -1;

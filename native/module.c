@@ -17,8 +17,8 @@
 // scale, loss and norm accumulation, layer-norm row sums) this addon does too, so results
 // agree to a few float32 ulps; the activations are computed in float.
 //
-// The kernels are grouped by kind in gemm.c, rows.c, cells.c, norm.c, xent.c and
-// optim.c; napi_args.c holds the argument checks they share.
+// The kernels are grouped by kind in gemm.c, rows.c, cells.c, sequence.c (fused time
+// loops, with pool.c's threads), norm.c, xent.c and optim.c; napi_args.c holds the argument checks they share.
 
 #include "bindings.h"
 #include "napi_args.h"
@@ -37,6 +37,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gruStepBackward", js_gruStepBackward},
       {"rnnStepForward", js_rnnStepForward},
       {"rnnStepBackward", js_rnnStepBackward},
+      {"recurrentSequenceForward", js_recurrentSequenceForward},
+      {"recurrentSequenceBackward", js_recurrentSequenceBackward},
+      {"setSequenceThreshold", js_setSequenceThreshold},
       {"layerNormForward", js_layerNormForward},
       {"layerNormBackward", js_layerNormBackward},
       {"softmaxXent", js_softmaxXent},

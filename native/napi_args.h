@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MAX_ARGS 16
+#define MAX_ARGS 20
 
 typedef struct {
   napi_env env;

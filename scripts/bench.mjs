@@ -19,6 +19,7 @@ import {
   NOISY, PYTHON, ROOT, VENV_SETUP, configure, parseTrainLine, cpuCounters, currentLimits, fmtInt, fmtRatio, jsonLines, log, machine, markdownTable, met, noiseLevel, noiseText, run, torchImportable, torchPython, waitQuiet, withNoise,
 } from './bench/lib.mjs';
 import { tasksSpeed } from './bench/tasks.mjs';
+import { evalSpeed } from './bench/eval.mjs';
 
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const TORCH_SCRIPT = join(ROOT, 'scripts', 'bench_torch.py');
@@ -51,6 +52,7 @@ Speed: every config on every available rnnkit backend and on PyTorch, with ratio
   --tasks              only the task shapes: an epoch of row-MNIST LSTM-128 and of the
                        sentiment classifier, rnnkit and PyTorch on the same batches
   --no-tasks           skip the task shapes
+  --no-eval            skip the exact evaluation (rnnkit eval vs PyTorch text_loss, 235k chars)
   --torch-runs N       PyTorch runs per config; the fastest is the baseline (3; --quick 1)
   --save FILE          also write every raw result as JSON
   --timeout-min M      kill a measurement after M minutes (15)
@@ -144,6 +146,7 @@ async function speed(opts) {
   }
   results.machine.loadavg_end = loadavg().map((x) => +x.toFixed(2));
   if (configs.length) printSpeed(results);
+  if (!opts['no-eval'] && !opts.tasks) results.eval = await evalSpeed(backends, defaultBackend, { torch: withTorch });
   if (!opts['no-tasks']) results.tasks = await tasksSpeed(backends, defaultBackend, { quick: !!opts.quick, torch: withTorch || existsSync(join(ROOT, '.venv-torch')) });
   if (opts.save) writeFileSync(opts.save, JSON.stringify(results, null, 2) + '\n');
   return results;
@@ -377,7 +380,7 @@ const { values: opts } = parseArgs({
   options: {
     quick: { type: 'boolean' }, configs: { type: 'string' }, backends: { type: 'string' }, 'no-torch': { type: 'boolean' },
     seconds: { type: 'string' }, windows: { type: 'string' }, warmup: { type: 'string' }, save: { type: 'string' },
-    'time-to-loss': { type: 'boolean' }, tasks: { type: 'boolean' }, 'no-tasks': { type: 'boolean' }, target: { type: 'string' }, 'cap-min': { type: 'string' }, 'eval-every': { type: 'string' },
+    'time-to-loss': { type: 'boolean' }, tasks: { type: 'boolean' }, 'no-tasks': { type: 'boolean' }, 'no-eval': { type: 'boolean' }, target: { type: 'string' }, 'cap-min': { type: 'string' }, 'eval-every': { type: 'string' },
     'timeout-min': { type: 'string' }, 'torch-runs': { type: 'string' }, 'retry-noisy': { type: 'string' }, 'wait-quiet': { type: 'string' }, 'stall-s': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   },
 });

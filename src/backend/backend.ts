@@ -6,6 +6,10 @@
 
 import type { Arr } from '../core/params.js';
 
+/** The cells of the fused time loops, in the native addon's numbering. */
+export const SEQUENCE_CELLS = { rnn_tanh: 0, rnn_relu: 1, lstm: 2, gru: 3 } as const;
+export type SequenceCell = keyof typeof SEQUENCE_CELLS;
+
 export interface Backend {
   readonly name: string;
 
@@ -81,6 +85,25 @@ export interface Backend {
    */
   layerNormBackward(dx: Arr, dxOff: number, dgamma: Arr, dbeta: Arr | null, dout: Arr, doutOff: number,
     xhat: Arr, xhatOff: number, rstd: Arr, rOff: number, gamma: Arr, rows: number, n: number, accumulate: boolean): void;
+
+  /**
+   * Optional fused time loop (no recurrent dropout, no layer norm): steps [t0, t1) of
+   * the per-step loops of src/nn/{lstm,gru,rnn}.ts in one call, over the packed step
+   * layout (sizes (T), offsets (T+1); src/nn/layout.ts) and the RecurrentCache arrays
+   * (src/nn/recurrent.ts): g holds the input projections (GRU: gh = b_hh), the state
+   * rows before t0 the state; leaves what the per-step loop leaves. Arrays a cell does
+   * not use may be empty.
+   */
+  recurrentSequenceForward?(cell: SequenceCell, g: Arr, gh: Arr, hs: Arr, cs: Arr, tc: Arr, whh: Arr,
+    sizes: Int32Array, offsets: Int32Array, T: number, B: number, H: number, t0: number, t1: number): void;
+
+  /**
+   * Optional fused backward sweep, t = T-1 .. 0, of the same loops: dh, dc (B,H) hold
+   * dL/d(final state) and end as dL/d(initial state); dy (N,H) at dyOff is dL/dh_t
+   * from above; fills dg (and dgh).
+   */
+  recurrentSequenceBackward?(cell: SequenceCell, dg: Arr, dgh: Arr, dh: Arr, dc: Arr, dy: Arr, dyOff: number,
+    g: Arr, gh: Arr, hs: Arr, cs: Arr, tc: Arr, whh: Arr, sizes: Int32Array, offsets: Int32Array, T: number, B: number, H: number): void;
 
   /** Elman step: h = f(pre) for f = tanh or relu, pre (B,H). */
   rnnStepForward(relu: boolean, h: Arr, hOff: number, pre: Arr, pOff: number, n: number): void;

@@ -7,7 +7,7 @@ import type { CharLM } from './char-lm.js';
  * state carried through the whole sequence. Runs in chunks of `chunk` steps so
  * memory stays bounded; the result equals one pass over the whole sequence.
  */
-export function sequenceLoss(model: CharLM, ids: Int32Array, chunk = 256): { loss: number; count: number } {
+export function sequenceLoss(model: CharLM, ids: Int32Array, chunk = 2048): { loss: number; count: number } {
   const state = model.newState(1);
   let sum = 0, count = 0;
   for (let s = 0; s + 1 < ids.length; s += chunk) {

@@ -13,6 +13,7 @@
 import type { Arr, DType } from '../core/params.js';
 import { allocArray } from '../core/alloc.js';
 import { getBackend } from '../backend/registry.js';
+import type { Backend } from '../backend/backend.js';
 import { uniformLayout, type StepLayout } from './layout.js';
 import { lstmForward, lstmBackward } from './lstm.js';
 import { gruForward, gruBackward } from './gru.js';
@@ -157,6 +158,19 @@ export function setRecurrentMask(c: RecurrentCache, on: boolean, dtype: DType): 
 export function recordHiddenGrads(c: RecurrentCache, on: boolean, dtype: DType): void {
   if (on && !c.dhs.length) c.dhs = allocArray(c.capN * c.H, dtype);
   c.recording = on;
+}
+
+// Below this many steps a fused loop's packing of W_hh costs more than it saves (sampling runs one step at a time).
+const FUSED_MIN_STEPS = 4;
+
+/**
+ * The backend's fused time loops when this cache can use them for `steps` steps: a
+ * backend that has them, no recurrent dropout mask and (backward) no recording of dL/dh_t.
+ */
+export function fusedBackend(c: RecurrentCache, steps: number, backward = false): Backend | null {
+  const be = getBackend();
+  if (!be.recurrentSequenceForward || c.masked || steps < FUSED_MIN_STEPS || (backward && c.recording)) return null;
+  return be;
 }
 
 /** The h_{t-1} rows W_hh multiplies: hs itself, or hs ⊙ mask. */

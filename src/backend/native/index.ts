@@ -3,10 +3,15 @@
 // the Backend methods' arguments, so most methods are the addon's functions as they
 // are. Node modules are imported inside loadNativeBackend only, so that importing
 // rnnkit stays browser-safe.
-import type { Backend } from '../backend.js';
+import { SEQUENCE_CELLS, type Backend, type SequenceCell } from '../backend.js';
+import type { Arr } from '../../core/params.js';
 
 /** The addon's exports (native/module.c, init()). */
-type Addon = Omit<Backend, 'name' | 'alloc'> & {
+type Addon = Omit<Backend, 'name' | 'alloc' | 'recurrentSequenceForward' | 'recurrentSequenceBackward'> & {
+  recurrentSequenceForward(cell: number, ...rest: unknown[]): void;
+  recurrentSequenceBackward(cell: number, ...rest: unknown[]): void;
+  /** Fused time loops split a step over threads from this many multiply-adds on. */
+  setSequenceThreshold(macs: number): void;
   /** n threads for products with M*N*K >= minWork and M*N >= minOutput, else one; returns OpenBLAS's count. */
   setThreads(n: number, minWork: number, minOutput: number): number;
   info(): string;
@@ -30,6 +35,9 @@ export interface NativeOptions {
 // steps, best of several windows), 2 threads from M*N*K = 5e5 on were as fast as or
 // faster than any other rule tried, including one that also required M*N >= 8192.
 const DEFAULT_MIN_PARALLEL_WORK = 5e5;
+// Fused time loops (native/sequence.c): a step splits over the threads from this many
+// multiply-adds (B x G*H x H) on. Measured on 2 cores: see BENCHMARKS.md.
+const DEFAULT_SEQUENCE_MT_MACS = 32768;
 const DEFAULT_MIN_PARALLEL_OUTPUT = 0;
 
 /** Path of the built addon: the package root is four levels above dist/src/backend/native/. */
@@ -95,6 +103,10 @@ export async function loadNativeBackend(opts: NativeOptions = {}): Promise<Backe
   const flags = await cpuFlags(), userCoreType = process.env['OPENBLAS_CORETYPE'] || undefined;
   const core = userCoreType ? null : openblasCoreFor(flags);
   if (core) process.env['OPENBLAS_CORETYPE'] = core;
+  // OpenBLAS's idle workers otherwise spin (yielding) for 2^28 cycles after every threaded
+  // product, taking the core the fused time loops' thread needs: measured, batch-1 eval
+  // 8.4 s -> 5.4 s and training +12% with 2^4 (BENCHMARKS.md).
+  if (!process.env['OPENBLAS_THREAD_TIMEOUT']) process.env['OPENBLAS_THREAD_TIMEOUT'] = '4';
   let addon: Addon;
   try {
     addon = createRequire(import.meta.url)(file) as Addon;
@@ -106,6 +118,9 @@ export async function loadNativeBackend(opts: NativeOptions = {}): Promise<Backe
   const minWork = opts.minParallelWork ?? envNumber('RNNKIT_GEMM_MT_WORK', 0) ?? DEFAULT_MIN_PARALLEL_WORK;
   const minOut = opts.minParallelOutput ?? envNumber('RNNKIT_GEMM_MT_OUTPUT', 0) ?? DEFAULT_MIN_PARALLEL_OUTPUT;
   addon.setThreads(threads, minWork, minOut);
+  addon.setSequenceThreshold(envNumber('RNNKIT_SEQUENCE_MT_MACS', 0) ?? DEFAULT_SEQUENCE_MT_MACS);
+  // RNNKIT_FUSED=0 keeps the per-step loops (for comparisons and bisecting)
+  const fused = process.env['RNNKIT_FUSED'] !== '0';
 
   const blas = addon.info();
   const warning = openblasCoreWarning(flags, blas.split('; core ').pop() ?? '', userCoreType);
@@ -123,6 +138,14 @@ export async function loadNativeBackend(opts: NativeOptions = {}): Promise<Backe
     gruStepBackward: addon.gruStepBackward,
     rnnStepForward: addon.rnnStepForward,
     rnnStepBackward: addon.rnnStepBackward,
+    ...(fused ? {
+      recurrentSequenceForward: (cell: SequenceCell, g: Arr, gh: Arr, hs: Arr, cs: Arr, tc: Arr, whh: Arr,
+        sizes: Int32Array, offsets: Int32Array, T: number, B: number, H: number, t0: number, t1: number) =>
+        addon.recurrentSequenceForward(SEQUENCE_CELLS[cell], g, gh, hs, cs, tc, whh, sizes, offsets, T, B, H, t0, t1),
+      recurrentSequenceBackward: (cell: SequenceCell, dg: Arr, dgh: Arr, dh: Arr, dc: Arr, dy: Arr, dyOff: number,
+        g: Arr, gh: Arr, hs: Arr, cs: Arr, tc: Arr, whh: Arr, sizes: Int32Array, offsets: Int32Array, T: number, B: number, H: number) =>
+        addon.recurrentSequenceBackward(SEQUENCE_CELLS[cell], dg, dgh, dh, dc, dy, dyOff, g, gh, hs, cs, tc, whh, sizes, offsets, T, B, H),
+    } : {}),
     layerNormForward: addon.layerNormForward,
     layerNormBackward: addon.layerNormBackward,
     softmaxXent: addon.softmaxXent,

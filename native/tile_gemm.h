@@ -1,0 +1,102 @@
+// The small products of the fused time loops: C (M, N) = [C +] A (M, K) · Bm (K, N),
+// row-major with leading dimensions, for the shapes one time step has (M = the batch,
+// often 1-64 rows; N = a thread's share of the gate columns; K = H or G*H).
+//
+// Register tiles of MR rows x NV vectors accumulate over K blocks of KC (the Bm panel
+// of a tile, KC x NV vectors, stays in L1) with GCC vector extensions, which compile to
+// AVX-512 or AVX2 FMAs under -march=native. A single row (batch-1 evaluation and
+// sampling) uses a wider tile so enough independent FMAs are in flight.
+
+#ifndef RNNKIT_TILE_GEMM_H
+#define RNNKIT_TILE_GEMM_H
+
+#include <stdint.h>
+
+#if defined(__AVX512F__)
+#define VW 16
+#define TILE_NV 4
+#define ROW_NV 8
+#else
+#define VW 8
+#define TILE_NV 2
+#define ROW_NV 4
+#endif
+#define TILE_MR 4
+#define KC 128
+
+typedef float vf __attribute__((vector_size(VW * 4)));
+typedef float vfu __attribute__((vector_size(VW * 4), aligned(4)));
+#define VLOAD(p) (*(const vfu *)(p))
+#define VSTORE(p, v) (*(vfu *)(p) = (v))
+
+// The two-level macros expand TILE_NV and ROW_NV before pasting the names together.
+#define TILE_FN_(MR, NV) tile_##MR##_##NV
+#define TILE_FN(MR, NV) TILE_FN_(MR, NV)
+#define DEFINE_TILE(MR, NV) DEFINE_TILE_(MR, NV, TILE_FN(MR, NV))
+#define DEFINE_TILE_(MR, NV, NAME)                                                                       \
+  static inline void NAME(int64_t K, const float *restrict A, int64_t lda, const float *restrict Bm, \
+                                      int64_t ldb, float *restrict C, int64_t ldc, int load) {            \
+    vf acc[MR][NV];                                                                                      \
+    _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++)                                                \
+      _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++)                                              \
+        acc[i][v] = load ? VLOAD(C + i * ldc + v * VW) : (vf){0};                                       \
+    for (int64_t k = 0; k < K; k++) {                                                                    \
+      vf b[NV];                                                                                          \
+      _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) b[v] = VLOAD(Bm + k * ldb + v * VW);         \
+      _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) {                                            \
+        vf a = (vf){0} + A[i * lda + k];                                                                 \
+        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[i][v] += a * b[v];                     \
+      }                                                                                                  \
+    }                                                                                                    \
+    _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++)                                                \
+      _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) VSTORE(C + i * ldc + v * VW, acc[i][v]);     \
+  }
+
+DEFINE_TILE(TILE_MR, TILE_NV)
+DEFINE_TILE(1, TILE_NV)
+DEFINE_TILE(1, ROW_NV)
+DEFINE_TILE(TILE_MR, 1)
+DEFINE_TILE(1, 1)
+
+// (M, K) x (K, n) for the last n < VW columns, scalar.
+static inline void tile_tail(int64_t M, int64_t n, int64_t K, const float *restrict A, int64_t lda,
+                             const float *restrict Bm, int64_t ldb, float *restrict C, int64_t ldc, int load) {
+  for (int64_t i = 0; i < M; i++)
+    for (int64_t j = 0; j < n; j++) {
+      float s = load ? C[i * ldc + j] : 0.0f;
+      for (int64_t k = 0; k < K; k++) s += A[i * lda + k] * Bm[k * ldb + j];
+      C[i * ldc + j] = s;
+    }
+}
+
+// The columns [j, j + NV*VW) of every row, MR rows at a time.
+#define ROWS_OF(NV)                                                                                   \
+  do {                                                                                                \
+    int64_t i = 0;                                                                                    \
+    for (; i + TILE_MR <= M; i += TILE_MR)                                                            \
+      TILE_FN(TILE_MR, NV)(kc, A + i * lda + k0, lda, Bk + j, ldb, C + i * ldc + j, ldc, load);      \
+    for (; i < M; i++) TILE_FN(1, NV)(kc, A + i * lda + k0, lda, Bk + j, ldb, C + i * ldc + j, ldc, load); \
+  } while (0)
+
+/** C = (beta1 ? C : 0) + A Bm over all M rows and N columns. */
+static inline void tile_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *Bm, int64_t ldb,
+                             float *C, int64_t ldc, int beta1) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!beta1) for (int64_t i = 0; i < M; i++) for (int64_t j = 0; j < N; j++) C[i * ldc + j] = 0.0f;
+    return;
+  }
+  for (int64_t k0 = 0; k0 < K; k0 += KC) {
+    const int64_t kc = K - k0 < KC ? K - k0 : KC;
+    const int load = beta1 || k0 > 0;
+    const float *Bk = Bm + k0 * ldb;
+    int64_t j = 0;
+    if (M == 1)
+      for (; j + ROW_NV * VW <= N; j += ROW_NV * VW) TILE_FN(1, ROW_NV)(kc, A + k0, lda, Bk + j, ldb, C + j, ldc, load);
+    for (; j + TILE_NV * VW <= N; j += TILE_NV * VW) ROWS_OF(TILE_NV);
+    for (; j + VW <= N; j += VW) ROWS_OF(1);
+    if (j < N) tile_tail(M, N - j, kc, A + k0, lda, Bk + j, ldb, C + j, ldc, load);
+  }
+}
+
+#endif
