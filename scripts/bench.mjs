@@ -5,25 +5,25 @@
 // process, one at a time, so peak memory is per config and runs do not share cores.
 //
 //   node scripts/bench.mjs [--quick] [--configs a,b] [--backends ref,wasm] [--no-torch] [--save FILE]
-//   node scripts/bench.mjs --time-to-loss [--target 1.6] [--cap-min 20] [--eval-every 100] [--backends X]
+//   node scripts/bench.mjs --time-to-loss [--corpora a,b] [--target 1.6] [--cap-min 20] [--eval-every 100] [--backends X]
 //
 // Needs the build (npm run build). The PyTorch baseline is the pip wheel (MKL + oneDNN)
 // in .venv-torch (`npm run bench:setup`), 2 threads; without it Debian's python3-torch
 // runs as a marked non-baseline, and RNNKIT_TORCH_PYTHON picks any other interpreter.
 // bench_torch.py refuses (exit 3) when torch would run on the reference BLAS.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  NOISY, PYTHON, ROOT, VENV_SETUP, configure, parseTrainLine, cpuCounters, currentLimits, fmtInt, fmtRatio, jsonLines, log, machine, markdownTable, met, noiseLevel, noiseText, run, torchImportable, torchPython, waitQuiet, withNoise,
+  NOISY, PYTHON, ROOT, VENV_SETUP, configure, fmtInt, fmtRatio, jsonLines, log, machine, markdownTable, met, noiseLevel, noiseText, run, torchImportable, torchPython, withNoise,
 } from './bench/lib.mjs';
 import { tasksSpeed } from './bench/tasks.mjs';
 import { evalSpeed } from './bench/eval.mjs';
+import { timeToLoss } from './bench/time-to-loss.mjs';
 
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const TORCH_SCRIPT = join(ROOT, 'scripts', 'bench_torch.py');
-const CORPUS = join(ROOT, 'data', 'tinyshakespeare.txt');
 
 // ---- the issue's table: configs (cell-B-T-H-L), targets and earlier measurements ----
 
@@ -61,8 +61,9 @@ Speed: every config on every available rnnkit backend and on PyTorch, with ratio
                        than 0.2 cores meanwhile; the quietest attempt is kept (2; --quick 0)
   --wait-quiet S       before each measurement, wait up to S seconds for other
                        processes to use under 0.2 cores (60; --quick 0)
-Time to a validation loss (demo recipe on data/tinyshakespeare.txt):
+Time to a validation loss (demo recipe; both wall times and both validation curves):
   --time-to-loss       rnnkit (default backend, or each of --backends) and PyTorch
+  --corpora a,b        texts to train on (data/tinyshakespeare.txt,data/linux/input.txt)
   --target X           validation loss to reach, nats (1.6)
   --cap-min M          give up after M minutes each (20)
   --eval-every N       steps between validations (100, as the demo preset)
@@ -251,136 +252,13 @@ function printSpeed(R) {
 }
 
 /** 'yes' / 'no', with '(noisy)' when either side was measured under load. */
-// ---- time to a validation loss ----
-
-/** `rnnkit train --preset demo` until the val loss reaches the target; seconds from the start of training. */
-async function rnnkitTimeToLoss(backend, o) {
-  const out = mkdtempSync(join(tmpdir(), 'rnnkit-ttl-'));
-  const args = [CLI, 'train', CORPUS, '--preset', 'demo', '--time-limit', '0', '--steps', '1000000', '--eval-every', String(o.evalEvery),
-    '--sample-length', '0', '--log-every', '1000000', '--out', out];
-  if (backend) args.push('--backend', backend);
-  let t0 = null, reached = null, best = Infinity, recipe = null, lastStep = 0, timer = null, usedBackend = backend;
-  const evals = [];
-  const started = performance.now();
-  const a = cpuCounters();
-  let noise = null;
-  try {
-    const r = await run(process.execPath, args, {
-      limits: { timeoutS: o.capS + 600, stallS: currentLimits().stallS },
-      onStderrLine(line, child) {
-        const now = performance.now();
-        const p = parseTrainLine(line);
-        if (p?.kind === 'model') { Object.assign(recipe ??= {}, p.recipe); usedBackend = p.backend ?? usedBackend; }
-        if (p?.kind === 'batch') {
-          // training starts right after this line
-          Object.assign(recipe ??= {}, p.recipe);
-          t0 = now;
-          timer = setTimeout(() => child.kill('SIGKILL'), o.capS * 1000);
-        }
-        const m = p?.kind === 'eval' ? p : null;
-        if (m && t0 !== null) {
-          const e = { step: m.step, epoch: m.epoch, seconds: +((now - t0) / 1000).toFixed(2), val_loss: m.val_loss };
-          evals.push(e); lastStep = e.step; best = Math.min(best, e.val_loss);
-          log(`  rnnkit${backend ? ` ${backend}` : ''}: step ${e.step} (epoch ${e.epoch}) ${e.seconds}s val ${e.val_loss}`);
-          if (e.val_loss <= o.target && !reached) { reached = e; child.kill('SIGKILL'); }
-        }
-      },
-    });
-    if (!reached && t0 === null) return { error: r.stderr.trim().split('\n').pop() || `exit ${r.code}` };
-    noise = noiseOver(a, cpuCounters(), r.cpu_s);
-  } finally {
-    clearTimeout(timer);
-    rmSync(out, { recursive: true, force: true });
-  }
-  return {
-    backend: usedBackend ?? 'default', target: o.target, reached: !!reached, seconds: reached?.seconds ?? null, step: reached?.step ?? null,
-    best_val_loss: Number.isFinite(best) ? best : null, steps_run: lastStep, wall_s: +((performance.now() - started) / 1000).toFixed(1), recipe, evals, noise,
-  };
-}
-
-async function torchTimeToLoss(recipe, o) {
-  const args = [TORCH_SCRIPT, '--time-to-loss', CORPUS, '--target', String(o.target), '--cap', String(o.capS), '--eval-every', String(o.evalEvery),
-    '--cell', recipe.cell, '--layers', String(recipe.layers), '--hidden', String(recipe.hidden), '--embedding', String(recipe.embedding),
-    '--batch', String(recipe.batch), '--seq', String(recipe.seq), '--lr', String(recipe.lr), '--clip', String(recipe.clip), '--threads', '2'];
-  const lines = [];
-  const a = cpuCounters();
-  const py = torchPython();
-  const r = await run(py.python, args, {
-    env: py.env, limits: { timeoutS: o.capS + 600, stallS: currentLimits().stallS },
-    onStdoutLine(p) {
-      if (!p.startsWith('{')) return;
-      const j = JSON.parse(p);
-      lines.push(j);
-      if (j.kind === 'eval') log(`  pytorch: step ${j.step} (epoch ${j.epoch}) ${j.seconds}s val ${j.val_loss}`);
-    },
-  });
-  const code = r.code, stderr = r.stderr;
-  const env = lines.find((l) => l.kind === 'env');
-  if (code === 3) return { void: true, env, error: env?.void_reason };
-  if (code !== 0) return { env, error: stderr.trim().split('\n').pop() || `exit ${code}` };
-  return { env, ...lines.find((l) => l.kind === 'time_to_loss'), noise: noiseOver(a, cpuCounters(), r.cpu_s) };
-}
-
-/** Cores other processes used between two cpuCounters() samples, given the child's CPU seconds. */
-function noiseOver(a, b, childCpu) {
-  if (!a || !b || childCpu == null) return null;
-  const wall = b.t - a.t;
-  return { wall_s: +wall.toFixed(1), other_cores: +Math.max(0, (b.busy - a.busy - childCpu) / wall).toFixed(2), steal_cores: +((b.steal - a.steal) / wall).toFixed(2) };
-}
-
-async function timeToLoss(opts) {
-  const o = { target: Number(opts.target ?? 1.6), capS: Number(opts['cap-min'] ?? 20) * 60, evalEvery: Number(opts['eval-every'] ?? 100) };
-  const m = machine();
-  log(`time to val loss <= ${o.target} nats on ${CORPUS} (demo preset; cap ${o.capS / 60} min each), load ${m.loadavg_start.join(' ')}`);
-  // the backend `rnnkit train` uses when none is named
-  const info = (await run(process.execPath, [CLI, 'info'])).stdout;
-  const defaultBackend = (/backend: (\S+)/.exec(info) ?? [])[1] ?? '?';
-  const backends = opts.backends ? opts.backends.split(',') : [null];
-  const results = { machine: m, options: o, rnnkit: [], torch: null };
-  let recipe = null;
-  for (const b of backends) {
-    await waitQuiet(`rnnkit ${b ?? defaultBackend}`);
-    const r = await rnnkitTimeToLoss(b, o);
-    if (!b && r.backend === 'default') r.backend = defaultBackend;
-    results.rnnkit.push(r);
-    recipe ??= r.recipe;
-  }
-  const { DEFAULT_TRAIN } = await import(new URL('../dist/src/train/trainer.js', import.meta.url).href);
-  const withTorch = !opts['no-torch'] && torchImportable();
-  if (withTorch && recipe) {
-    await waitQuiet('pytorch');
-    results.torch = await torchTimeToLoss({ ...recipe, clip: DEFAULT_TRAIN.clip }, o);
-  }
-  results.machine.loadavg_end = loadavg().map((x) => +x.toFixed(2));
-
-  const out = [''];
-  out.push(`Time to validation loss <= ${o.target} nats, tinyshakespeare, demo recipe ` +
-    (recipe ? `(${recipe.cell} ${recipe.layers}x${recipe.hidden}, embedding ${recipe.embedding}, batch ${recipe.batch} x seq ${recipe.seq}, ${recipe.optimizer} lr ${recipe.lr}, clip ${DEFAULT_TRAIN.clip}), ` : '') +
-    `validation every ${o.evalEvery} steps (streams, as rnnkit's streamLoss), seconds from the first step, cap ${o.capS / 60} min:`);
-  out.push('');
-  const row = (name, r) => r.error ? [name, r.void ? `void: ${r.error}` : `error: ${r.error}`, '-', '-', '-', '-']
-    : [name, r.reached ? r.seconds.toFixed(1) : `not reached in ${Math.round(r.wall_s ?? o.capS)} s`, r.reached ? String(r.step) : '-',
-      r.best_val_loss == null ? '-' : r.best_val_loss.toFixed(4), String(r.steps_run), noiseText(r) + (NOISY(r) ? '!' : '')];
-  const rows = results.rnnkit.map((r) => row(`rnnkit (${r.backend})`, r));
-  if (results.torch) rows.push(row(`PyTorch ${results.torch.env?.torch ?? ''} (${results.torch.env?.blas ?? '?'}, 2 threads)`, results.torch));
-  out.push(...markdownTable(['run', 'seconds to target', 'at step', 'best val loss', 'steps run', 'other load, cores'], rows));
-  const t = results.torch;
-  for (const r of results.rnnkit) {
-    if (t?.reached && r.reached) out.push(`rnnkit (${r.backend}) needs ${(r.seconds / t.seconds).toFixed(2)}x PyTorch's wall time (speed ratio rnnkit/PyTorch ${(t.seconds / r.seconds).toFixed(2)}x)`);
-  }
-  if (!withTorch) out.push('PyTorch: not run');
-  out.push(`load average ${m.loadavg_start[0]} at start, ${results.machine.loadavg_end[0]} at end`);
-  process.stdout.write(out.join('\n') + '\n');
-  if (opts.save) writeFileSync(opts.save, JSON.stringify(results, null, 2) + '\n');
-}
-
 // ---- main ----
 
 const { values: opts } = parseArgs({
   options: {
     quick: { type: 'boolean' }, configs: { type: 'string' }, backends: { type: 'string' }, 'no-torch': { type: 'boolean' },
     seconds: { type: 'string' }, windows: { type: 'string' }, warmup: { type: 'string' }, save: { type: 'string' },
-    'time-to-loss': { type: 'boolean' }, tasks: { type: 'boolean' }, 'no-tasks': { type: 'boolean' }, 'no-eval': { type: 'boolean' }, target: { type: 'string' }, 'cap-min': { type: 'string' }, 'eval-every': { type: 'string' },
+    'time-to-loss': { type: 'boolean' }, corpora: { type: 'string' }, tasks: { type: 'boolean' }, 'no-tasks': { type: 'boolean' }, 'no-eval': { type: 'boolean' }, target: { type: 'string' }, 'cap-min': { type: 'string' }, 'eval-every': { type: 'string' },
     'timeout-min': { type: 'string' }, 'torch-runs': { type: 'string' }, 'retry-noisy': { type: 'string' }, 'wait-quiet': { type: 'string' }, 'stall-s': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   },
 });

@@ -57,12 +57,12 @@ function checkAll(m: CharLM, T: number, B: number, seed: number, opts: () => obj
   return worst;
 }
 
-test('forget-gate bias: 1 by default (b_ih = 1, b_hh = 0 on the f slice), configurable, null keeps PyTorch init', () => {
+test("forget-gate bias: PyTorch's init by default, a number X sets b_ih = X, b_hh = 0 on the f slice", () => {
   const grab = (cfg: Partial<CharLMConfig>) => {
     const m = new CharLM({ cell: 'lstm', vocab_size: V, hidden_size: H, ...cfg }).init(new Rng(1));
     return { bih: m.params.get('rnn.bias_ih_l0'), bhh: m.params.get('rnn.bias_hh_l0') };
   };
-  const d = grab({});
+  const d = grab({ forget_bias: 1 });
   for (let j = H; j < 2 * H; j++) { assert.equal(d.bih[j], 1); assert.equal(d.bhh[j], 0); }
   // the other gates keep PyTorch's U(-1/sqrt(H), 1/sqrt(H))
   for (let j = 0; j < H; j++) assert.ok(Math.abs(d.bih[j]!) <= 1 / Math.sqrt(H) && d.bih[j] !== 0);
@@ -70,6 +70,7 @@ test('forget-gate bias: 1 by default (b_ih = 1, b_hh = 0 on the f slice), config
   assert.equal(two.bih[H], 2);
   const torch = grab({ forget_bias: null });
   assert.ok(Math.abs(torch.bih[H]!) < 1 / Math.sqrt(H) + 1e-7 && torch.bhh[H] !== 0);
+  assert.deepEqual(grab({}), torch); // the default
 });
 
 test('learned initial state: gradient-checked, receives gradient only when a stream starts, and changes in training', () => {

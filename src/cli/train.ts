@@ -26,7 +26,7 @@ const FLAGS: FlagTable = {
   dropout: { arg: 'P', help: 'dropout between layers, training only', def: 0, min: 0, max: 0.99 },
   'recurrent-dropout': { arg: 'P', help: 'variational dropout on h(t-1) -> W_hh, one mask per sequence, training only', def: 0, min: 0, max: 0.99 },
   'layer-norm': { help: 'layer-normalised cells (Ba et al. 2016)' },
-  'forget-bias': { arg: 'X', help: "LSTM forget-gate bias at init; 'none' keeps PyTorch's uniform init", def: 1 },
+  'forget-bias': { arg: 'X', help: "LSTM forget-gate bias at init (e.g. 1); 'none' keeps PyTorch's uniform init", def: 'none' },
   'init-state': { arg: 'S', help: 'the state each stream starts from', choices: INITIAL_STATES, def: 'zero' },
   'init-noise': { arg: 'X', help: 'noisy: std of that noise, training only', def: 0.1, min: 0 },
   'sum-outputs': { help: "the output layer reads the sum of all layers' outputs" },

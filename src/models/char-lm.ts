@@ -52,7 +52,7 @@ export function normalizeConfig(c: Partial<CharLMConfig> & { vocab_size: number 
     hidden_size: c.hidden_size ?? 128,
     num_layers: c.num_layers ?? 1,
     dropout: c.dropout ?? 0,
-    forget_bias: c.forget_bias === undefined ? 1 : c.forget_bias,
+    forget_bias: c.forget_bias === undefined ? null : c.forget_bias, // PyTorch's init: measured better for char LMs (docs/training.md)
     layer_norm: c.layer_norm ?? false,
     initial_state: c.initial_state ?? 'zero',
     initial_noise: c.initial_noise ?? (c.initial_state === 'noisy' ? 0.1 : 0),

@@ -235,7 +235,7 @@ export function trainCopyTask(opts: CopyTaskOptions): CopyTaskResult {
   if (!(opts.lr > 0)) throw new Error(`copy task: lr must be positive, got ${opts.lr}`);
 
   const t0 = performance.now();
-  const model = new CharLM({ cell: opts.cell, vocab_size: V, embedding_size: E, hidden_size: H, num_layers: 1 }).init(new Rng(opts.seed));
+  const model = new CharLM({ cell: opts.cell, vocab_size: V, embedding_size: E, hidden_size: H, num_layers: 1, forget_bias: 1 }).init(new Rng(opts.seed));
   // the held-out set depends on the seed and the task only, so every cell sees the same one
   const heldOut = copyBatch(layout, evalSize, new Rng((opts.seed ^ 0x7e57_5e7) >>> 0));
   // training never draws a held-out string, unless they are a large part of all S^L strings
