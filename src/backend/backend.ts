@@ -6,9 +6,8 @@
 
 import type { Arr } from '../core/params.js';
 
-/** The cells of the fused time loops, in the native addon's numbering. */
-export const SEQUENCE_CELLS = { rnn_tanh: 0, rnn_relu: 1, lstm: 2, gru: 3 } as const;
-export type SequenceCell = keyof typeof SEQUENCE_CELLS;
+/** The cells of the fused time loops (src/nn/recurrent.ts CellType; this layer does not import nn/). */
+export type SequenceCell = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru';
 
 export interface Backend {
   readonly name: string;

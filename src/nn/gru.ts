@@ -7,15 +7,13 @@
 import { getBackend } from '../backend/registry.js';
 import type { Arr } from '../core/params.js';
 import {
-  addOutputGrad, fusedBackend, maskState, prevRow, recurrentGradIn, recurrentInput, stateRow, type RecurrentCache, type RecurrentParams,
+  addOutputGrad, maskState, prevRow, recurrentGradIn, recurrentInput, stateRow, type RecurrentCache, type RecurrentParams,
 } from './recurrent.js';
 
 /** Steps [t0, t1). c.g holds W_ih x_t + b_ih; the state rows before t0 hold the state. */
 export function gruForward(c: RecurrentCache, p: RecurrentParams, t0: number, t1: number): void {
   const be = getBackend(), H = c.H, G = 3 * H, hin = recurrentInput(c), { sizes, offsets } = c.lay;
-  be.fillRows(c.gh, offsets[t0]! * G, p.bhh, offsets[t1]! - offsets[t0]!, G);
-  const fused = fusedBackend(c, t1 - t0);
-  if (fused) { fused.recurrentSequenceForward!('gru', c.g, c.gh, c.hs, c.cs, c.tc, p.whh, sizes, offsets, c.T, c.B, H, t0, t1); return; }
+  gruRecurrentBias(c, p, t0, t1);
   for (let t = t0; t < t1; t++) {
     const b = sizes[t]!, r = offsets[t]!, prev = prevRow(c, t) * H, cur = stateRow(c, t);
     be.gemm(false, true, b, G, H, 1, hin, prev, H, p.whh, 0, H, 1, c.gh, r * G, G);
@@ -24,13 +22,14 @@ export function gruForward(c: RecurrentCache, p: RecurrentParams, t0: number, t1
   }
 }
 
+/** c.gh rows of steps [t0, t1) = b_hh, to which each step adds W_hh h_{t-1}. */
+export function gruRecurrentBias(c: RecurrentCache, p: RecurrentParams, t0: number, t1: number): void {
+  const G = 3 * c.H, { offsets } = c.lay;
+  getBackend().fillRows(c.gh, offsets[t0]! * G, p.bhh, offsets[t1]! - offsets[t0]!, G);
+}
+
 /** Fills c.dg (input side) and c.dgh (recurrent side) for every t. */
 export function gruBackward(dy: Arr, dyOff: number, c: RecurrentCache, p: RecurrentParams): void {
-  const fused = fusedBackend(c, c.T, true);
-  if (fused) {
-    fused.recurrentSequenceBackward!('gru', c.dg, c.dgh, c.dh, c.dc, dy, dyOff, c.g, c.gh, c.hs, c.cs, c.tc, p.whh, c.lay.sizes, c.lay.offsets, c.T, c.B, c.H);
-    return;
-  }
   const be = getBackend(), H = c.H, G = 3 * H, { sizes, offsets } = c.lay;
   for (let t = c.T - 1; t >= 0; t--) {
     const b = sizes[t]!, r = offsets[t]!;

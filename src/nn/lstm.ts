@@ -7,13 +7,11 @@
 import { getBackend } from '../backend/registry.js';
 import type { Arr } from '../core/params.js';
 import {
-  addOutputGrad, fusedBackend, maskState, prevRow, recurrentGradIn, recurrentInput, stateRow, type RecurrentCache, type RecurrentParams,
+  addOutputGrad, maskState, prevRow, recurrentGradIn, recurrentInput, stateRow, type RecurrentCache, type RecurrentParams,
 } from './recurrent.js';
 
 /** Steps [t0, t1). c.g holds W_ih x_t + b_ih + b_hh; the state rows before t0 hold the state. */
 export function lstmForward(c: RecurrentCache, p: RecurrentParams, t0: number, t1: number): void {
-  const fused = fusedBackend(c, t1 - t0);
-  if (fused) { fused.recurrentSequenceForward!('lstm', c.g, c.gh, c.hs, c.cs, c.tc, p.whh, c.lay.sizes, c.lay.offsets, c.T, c.B, c.H, t0, t1); return; }
   const be = getBackend(), H = c.H, G = 4 * H, hin = recurrentInput(c), { sizes, offsets } = c.lay;
   for (let t = t0; t < t1; t++) {
     const b = sizes[t]!, r = offsets[t]!, prev = prevRow(c, t) * H, cur = stateRow(c, t);
@@ -25,11 +23,6 @@ export function lstmForward(c: RecurrentCache, p: RecurrentParams, t0: number, t
 
 /** Fills c.dg with dL/d(gate pre-activations) for every t; see recurrent.ts sweep(). */
 export function lstmBackward(dy: Arr, dyOff: number, c: RecurrentCache, p: RecurrentParams): void {
-  const fused = fusedBackend(c, c.T, true);
-  if (fused) {
-    fused.recurrentSequenceBackward!('lstm', c.dg, c.dgh, c.dh, c.dc, dy, dyOff, c.g, c.gh, c.hs, c.cs, c.tc, p.whh, c.lay.sizes, c.lay.offsets, c.T, c.B, c.H);
-    return;
-  }
   const be = getBackend(), H = c.H, G = 4 * H, { sizes, offsets } = c.lay;
   for (let t = c.T - 1; t >= 0; t--) {
     const b = sizes[t]!, r = offsets[t]!;

@@ -16,7 +16,7 @@ import { getBackend } from '../backend/registry.js';
 import type { Backend } from '../backend/backend.js';
 import { uniformLayout, type StepLayout } from './layout.js';
 import { lstmForward, lstmBackward } from './lstm.js';
-import { gruForward, gruBackward } from './gru.js';
+import { gruForward, gruBackward, gruRecurrentBias } from './gru.js';
 import { rnnForward, rnnBackward } from './rnn.js';
 import { layerNormForward, layerNormBackward } from './layer-norm.js';
 import { lnLstmForward, lnLstmBackward, lnGruForward, lnGruBackward, lnRnnForward, lnRnnBackward } from './ln-cells.js';
@@ -164,12 +164,13 @@ export function recordHiddenGrads(c: RecurrentCache, on: boolean, dtype: DType):
 const FUSED_MIN_STEPS = 4;
 
 /**
- * The backend's fused time loops when this cache can use them for `steps` steps: a
- * backend that has them, no recurrent dropout mask and (backward) no recording of dL/dh_t.
+ * The backend's fused time loops (Backend.recurrentSequenceForward/Backward) when this
+ * cache can use them for `steps` steps: a backend that has them, a plain cell (no layer
+ * norm), no recurrent dropout mask and (backward) no recording of dL/dh_t.
  */
-export function fusedBackend(c: RecurrentCache, steps: number, backward = false): Backend | null {
+function fusedBackend(c: RecurrentCache, steps: number, backward: boolean): Backend | null {
   const be = getBackend();
-  if (!be.recurrentSequenceForward || c.masked || steps < FUSED_MIN_STEPS || (backward && c.recording)) return null;
+  if (!be.recurrentSequenceForward || c.ln || c.masked || steps < FUSED_MIN_STEPS || (backward && c.recording)) return null;
   return be;
 }
 
@@ -266,7 +267,11 @@ function runCell(c: RecurrentCache, p: RecurrentParams, h0: Arr, h0Off: number, 
     if (c.cell === 'lstm') c.cs.set(c0.subarray(c0Off, c0Off + BH), 0);
     maskState(c, 0, c.B);
   }
-  if (lnCache(c, p)) {
+  const ln = lnCache(c, p), fused = fusedBackend(c, t1 - t0, false);
+  if (fused) {
+    if (c.cell === 'gru') gruRecurrentBias(c, p, t0, t1);
+    fused.recurrentSequenceForward!(c.cell, c.g, c.gh, c.hs, c.cs, c.tc, p.whh, c.lay.sizes, c.lay.offsets, c.T, c.B, c.H, t0, t1);
+  } else if (ln) {
     if (c.cell === 'lstm') lnLstmForward(c, p, t0, t1);
     else if (c.cell === 'gru') lnGruForward(c, p, t0, t1);
     else lnRnnForward(c, p, t0, t1);
@@ -323,8 +328,10 @@ export function recurrentForwardTokens(c: RecurrentCache, p: RecurrentParams, ta
  * Layer norm: also fills c.ln.dhh and adds dp.ln's recurrent-side (and LSTM c) gains and biases.
  */
 function sweep(dp: RecurrentParams, dy: Arr, dyOff: number, c: RecurrentCache, p: RecurrentParams): void {
-  const ln = lnCache(c, p);
-  if (ln) {
+  const ln = lnCache(c, p), fused = fusedBackend(c, c.T, true);
+  if (fused) {
+    fused.recurrentSequenceBackward!(c.cell, c.dg, c.dgh, c.dh, c.dc, dy, dyOff, c.g, c.gh, c.hs, c.cs, c.tc, p.whh, c.lay.sizes, c.lay.offsets, c.T, c.B, c.H);
+  } else if (ln) {
     // also adds the LN gains and biases of the recurrent side (and of c) to dp.ln
     if (c.cell === 'lstm') lnLstmBackward(dy, dyOff, c, p, dp);
     else if (c.cell === 'gru') lnGruBackward(dy, dyOff, c, p, dp);

@@ -3,8 +3,10 @@
 // the Backend methods' arguments, so most methods are the addon's functions as they
 // are. Node modules are imported inside loadNativeBackend only, so that importing
 // rnnkit stays browser-safe.
-import { SEQUENCE_CELLS, type Backend, type SequenceCell } from '../backend.js';
-import type { Arr } from '../../core/params.js';
+import type { Backend, SequenceCell } from '../backend.js';
+
+/** The cells of the fused time loops, in native/sequence.c's numbering. */
+const SEQUENCE_CELLS: Record<SequenceCell, number> = { rnn_tanh: 0, rnn_relu: 1, lstm: 2, gru: 3 };
 
 /** The addon's exports (native/module.c, init()). */
 type Addon = Omit<Backend, 'name' | 'alloc' | 'recurrentSequenceForward' | 'recurrentSequenceBackward'> & {
@@ -139,12 +141,9 @@ export async function loadNativeBackend(opts: NativeOptions = {}): Promise<Backe
     rnnStepForward: addon.rnnStepForward,
     rnnStepBackward: addon.rnnStepBackward,
     ...(fused ? {
-      recurrentSequenceForward: (cell: SequenceCell, g: Arr, gh: Arr, hs: Arr, cs: Arr, tc: Arr, whh: Arr,
-        sizes: Int32Array, offsets: Int32Array, T: number, B: number, H: number, t0: number, t1: number) =>
-        addon.recurrentSequenceForward(SEQUENCE_CELLS[cell], g, gh, hs, cs, tc, whh, sizes, offsets, T, B, H, t0, t1),
-      recurrentSequenceBackward: (cell: SequenceCell, dg: Arr, dgh: Arr, dh: Arr, dc: Arr, dy: Arr, dyOff: number,
-        g: Arr, gh: Arr, hs: Arr, cs: Arr, tc: Arr, whh: Arr, sizes: Int32Array, offsets: Int32Array, T: number, B: number, H: number) =>
-        addon.recurrentSequenceBackward(SEQUENCE_CELLS[cell], dg, dgh, dh, dc, dy, dyOff, g, gh, hs, cs, tc, whh, sizes, offsets, T, B, H),
+      // the addon numbers the cells; every other argument passes through as it is
+      recurrentSequenceForward: (cell: SequenceCell, ...rest: unknown[]) => addon.recurrentSequenceForward(SEQUENCE_CELLS[cell], ...rest),
+      recurrentSequenceBackward: (cell: SequenceCell, ...rest: unknown[]) => addon.recurrentSequenceBackward(SEQUENCE_CELLS[cell], ...rest),
     } : {}),
     layerNormForward: addon.layerNormForward,
     layerNormBackward: addon.layerNormBackward,
