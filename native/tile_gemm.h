@@ -10,7 +10,11 @@
 #ifndef RNNKIT_TILE_GEMM_H
 #define RNNKIT_TILE_GEMM_H
 
+#include <math.h>
 #include <stdint.h>
+#if defined(__FMA__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #if defined(__AVX512F__)
 #define VW 16
@@ -29,6 +33,20 @@ typedef float vfu __attribute__((vector_size(VW * 4), aligned(4)));
 #define VLOAD(p) (*(const vfu *)(p))
 #define VSTORE(p, v) (*(vfu *)(p) = (v))
 
+// acc + a * b, fused, spelled out: GCC's tuning for some CPUs (AMD Zen 2-3) splits FMA
+// chains that it contracts itself into a multiply and an add, so which tile computed a
+// column would change its rounding (and a thread split would change results).
+#if defined(__AVX512F__)
+#define VFMA(acc, a, b) ((vf)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(acc)))
+#define SFMA(acc, a, b) fmaf((a), (b), (acc))
+#elif defined(__FMA__)
+#define VFMA(acc, a, b) ((vf)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(acc)))
+#define SFMA(acc, a, b) fmaf((a), (b), (acc))
+#else
+#define VFMA(acc, a, b) ((acc) + (a) * (b))
+#define SFMA(acc, a, b) ((acc) + (a) * (b))
+#endif
+
 // The two-level macros expand TILE_NV and ROW_NV before pasting the names together.
 #define TILE_FN_(MR, NV) tile_##MR##_##NV
 #define TILE_FN(MR, NV) TILE_FN_(MR, NV)
@@ -45,7 +63,7 @@ typedef float vfu __attribute__((vector_size(VW * 4), aligned(4)));
       _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) b[v] = VLOAD(Bm + k * ldb + v * VW);         \
       _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) {                                            \
         vf a = (vf){0} + A[i * lda + k];                                                                 \
-        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[i][v] += a * b[v];                     \
+        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[i][v] = VFMA(acc[i][v], a, b[v]);                     \
       }                                                                                                  \
     }                                                                                                    \
     _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++)                                                \
@@ -64,7 +82,7 @@ static inline void tile_tail(int64_t M, int64_t n, int64_t K, const float *restr
   for (int64_t i = 0; i < M; i++)
     for (int64_t j = 0; j < n; j++) {
       float s = load ? C[i * ldc + j] : 0.0f;
-      for (int64_t k = 0; k < K; k++) s += A[i * lda + k] * Bm[k * ldb + j];
+      for (int64_t k = 0; k < K; k++) s = SFMA(s, A[i * lda + k], Bm[k * ldb + j]);
       C[i * ldc + j] = s;
     }
 }
