@@ -24,10 +24,10 @@
         "-lopenblas",
         "-lm"
       ],
-      "cflags": ["-O3", "-march=native", "-fno-math-errno", "-std=gnu11", "-fvisibility=hidden", "-pthread"],
+      "cflags": ["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-std=gnu11", "-fvisibility=hidden", "-pthread"],
       "ldflags": ["-pthread"],
       "xcode_settings": {
-        "OTHER_CFLAGS": ["-O3", "-mcpu=native", "-fno-math-errno", "-std=gnu11", "-fvisibility=hidden"],
+        "OTHER_CFLAGS": ["-O3", "-mcpu=native", "-fno-math-errno", "-fno-trapping-math", "-std=gnu11", "-fvisibility=hidden"],
         "OTHER_LDFLAGS": ["-L/usr/local/opt/openblas/lib", "-L/opt/homebrew/opt/openblas/lib"]
       }
     }

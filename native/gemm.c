@@ -79,6 +79,16 @@ napi_value js_gemm(napi_env env, napi_callback_info info) {
   }
   double out = (double)M * (double)N;
   use_threads(out >= mt_min_out && out * (double)K >= mt_min_work ? max_threads : 1);
+  if (M == 1) {
+    // One row (batch-1 sampling and evaluation): a matrix-vector product. sgemm would
+    // pack all of B on every call, as much memory traffic as the product itself.
+    // beta = 0 is done here so that NaNs in C are overwritten, as sgemm does.
+    if (beta == 0) memset(C, 0, (size_t)N * sizeof(float));
+    const int incx = tA ? (int)lda : 1;
+    if (tB) cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)K, (float)alpha, B, (int)ldb, A, incx, beta == 0 ? 1.0f : (float)beta, C, 1);
+    else cblas_sgemv(CblasRowMajor, CblasTrans, (int)K, (int)N, (float)alpha, B, (int)ldb, A, incx, beta == 0 ? 1.0f : (float)beta, C, 1);
+    return NULL;
+  }
   cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans,
               (int)M, (int)N, (int)K, (float)alpha, A, (int)lda, B, (int)ldb, (float)beta, C, (int)ldc);
   return NULL;

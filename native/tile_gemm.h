@@ -20,12 +20,15 @@
 #define VW 16
 #define TILE_NV 4
 #define ROW_NV 8
+#define TILE_MR 4
 #else
+// 6 x 2 vectors: 12 accumulators of the 16 AVX2 registers, two for the Bm row and one
+// for the broadcast (the 4 x 2 tile left the FMA units waiting on loads)
 #define VW 8
 #define TILE_NV 2
 #define ROW_NV 4
+#define TILE_MR 6
 #endif
-#define TILE_MR 4
 #define KC 128
 
 typedef float vf __attribute__((vector_size(VW * 4)));
@@ -71,9 +74,15 @@ typedef float vfu __attribute__((vector_size(VW * 4), aligned(4)));
   }
 
 DEFINE_TILE(TILE_MR, TILE_NV)
+DEFINE_TILE(TILE_MR, 1)
+#if TILE_MR > 4
+DEFINE_TILE(4, TILE_NV)
+DEFINE_TILE(4, 1)
+#endif
+DEFINE_TILE(2, TILE_NV)
+DEFINE_TILE(2, 1)
 DEFINE_TILE(1, TILE_NV)
 DEFINE_TILE(1, ROW_NV)
-DEFINE_TILE(TILE_MR, 1)
 DEFINE_TILE(1, 1)
 
 // (M, K) x (K, n) for the last n < VW columns, scalar.
@@ -87,13 +96,22 @@ static inline void tile_tail(int64_t M, int64_t n, int64_t K, const float *restr
     }
 }
 
-// The columns [j, j + NV*VW) of every row, MR rows at a time.
-#define ROWS_OF(NV)                                                                                   \
-  do {                                                                                                \
-    int64_t i = 0;                                                                                    \
-    for (; i + TILE_MR <= M; i += TILE_MR)                                                            \
-      TILE_FN(TILE_MR, NV)(kc, A + i * lda + k0, lda, Bk + j, ldb, C + i * ldc + j, ldc, load);      \
-    for (; i < M; i++) TILE_FN(1, NV)(kc, A + i * lda + k0, lda, Bk + j, ldb, C + i * ldc + j, ldc, load); \
+// The columns [j, j + NV*VW) of every row: TILE_MR rows at a time, then the rest in
+// tiles of 4, 2 and 1 rows. Every tile adds over k in the same order with FMAs, so a
+// result does not depend on which tile computed it.
+#define TILE_AT(MR, NV) TILE_FN(MR, NV)(kc, A + i * lda + k0, lda, Bk + j, ldb, C + i * ldc + j, ldc, load)
+#if TILE_MR > 4
+#define ROWS_OF_4(NV) if (i + 4 <= M) { TILE_AT(4, NV); i += 4; }
+#else
+#define ROWS_OF_4(NV)
+#endif
+#define ROWS_OF(NV)                                                    \
+  do {                                                                 \
+    int64_t i = 0;                                                     \
+    for (; i + TILE_MR <= M; i += TILE_MR) TILE_AT(TILE_MR, NV);       \
+    ROWS_OF_4(NV)                                                      \
+    if (i + 2 <= M) { TILE_AT(2, NV); i += 2; }                        \
+    for (; i < M; i++) TILE_AT(1, NV);                                 \
   } while (0)
 
 /** C = (beta1 ? C : 0) + A Bm over all M rows and N columns. */

@@ -55,11 +55,13 @@ for (const name of availableBackends()) {
 
   test(`${name}: gemm, every transpose, alpha/beta, offsets and leading dimensions`, () => {
     const rng = new Rng(1);
-    const shapes = [[1, 1, 1], [3, 5, 7], [32, 512, 128], [17, 33, 65], [64, 4, 300], [5, 129, 2]] as const;
+    // M = 1: batch-1 sampling and evaluation, a matrix-vector product in the native backend
+    const shapes = [[1, 1, 1], [1, 300, 70], [1, 65, 256], [3, 5, 7], [32, 512, 128], [17, 33, 65], [64, 4, 300], [5, 129, 2]] as const;
     for (const [M, N, K] of shapes) for (const tA of [false, true]) for (const tB of [false, true]) for (const [alpha, beta] of [[1, 0], [1, 1], [0.5, -2]]) {
       const pad = 3, lda = (tA ? M : K) + pad, ldb = (tB ? K : N) + pad, ldc = N + pad;
       const aOff = 2, bOff = 5, cOff = 1;
       const A = rand(be, rng, aOff + (tA ? K : M) * lda), B = rand(be, rng, bOff + (tB ? N : K) * ldb), C = rand(be, rng, cOff + M * ldc);
+      if (beta === 0) for (let i = 0; i < M; i++) C.fill(NaN, cOff + i * ldc, cOff + i * ldc + N); // beta = 0 overwrites C, NaNs included
       const want = Float64Array.from(C);
       for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
         let s = 0;
