@@ -31,7 +31,7 @@ for (const cell of ['lstm', 'gru', 'rnn_tanh'] as const) {
       if (cell === 'lstm') assert.ok(close(r.shown.acts[l * Q + 1]![(n - 1) * H + j]!, Math.tanh(whole.c[l * H + j]!)), `tanh(c) layer ${l} cell ${j}`);
     }
     // one step at a time: every step's h, tanh(c), gates and guesses
-    const state = net.newState(1), G = cell === 'lstm' ? 4 : 3, left = [0, 0], right = [0, 0];
+    const state = net.newState(1), left = [0, 0], right = [0, 0];
     let maxDiff = 0;
     for (let t = 0; t < n; t++) {
       net.forward(ids.subarray(t, t + 1), null, 1, 1, state);

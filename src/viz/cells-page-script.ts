@@ -113,7 +113,8 @@ export function cellsPageMain(search: typeof similarSpans): void {
     });
     flash(from, to);
   };
-  if (location.hash) fromHash(); else select(0, 0, 0);
+  // start at the view in the address, else at the first signal's best cell
   const first = document.querySelector<HTMLAnchorElement>('#signals a');
-  if (!location.hash && first) location.hash = first.hash;
+  if (!location.hash && first) history.replaceState(null, '', first.hash);
+  if (location.hash) fromHash(); else select(0, 0, 0);
 }
