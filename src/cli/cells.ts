@@ -6,12 +6,12 @@ import { readCheckpointFile } from '../node/checkpoint-file.js';
 import { LanguageModel } from '../models/language-model.js';
 import { analyzeCells, DEFAULT_MAX_SHOWN, type CellsReport, type UserSignal } from '../analysis/cells.js';
 import { BUILTIN_SIGNALS, parseNumberSignal } from '../analysis/cell-signals.js';
-import { cellsPage } from '../viz/cells-page.js';
+import { cellsPage, viewAnchor } from '../viz/cells-page.js';
 import { Progress, formatDuration } from './progress.js';
 
 const FLAGS: FlagTable = {
   out: { arg: 'FILE', short: 'o', help: 'the HTML page to write', def: 'cells.html' },
-  'max-chars': { arg: 'N', help: 'characters shown in the page (about 1.4 KB of page per character for a 2x256 LSTM; the statistics always cover the whole text)', def: DEFAULT_MAX_SHOWN, int: true, min: 1, max: 200000 },
+  'max-chars': { arg: 'N', help: 'characters shown in the page (about 1.5 KB of page per character for a 2x256 LSTM; the statistics always cover the whole text)', def: DEFAULT_MAX_SHOWN, int: true, min: 1, max: 50000 },
   start: { arg: 'N', help: 'first shown character (position in the text)', def: 0, int: true, min: 0 },
   top: { arg: 'N', help: 'best cells listed per signal', def: 5, int: true, min: 1, max: 100 },
   regex: { arg: 'NAME=RE', multiple: true, help: 'a signal that is 1 on the characters matches of the JavaScript regular expression RE cover (flags g, m, u: ^ and $ match at line ends); repeatable' },
@@ -96,7 +96,7 @@ export async function cellsCommand(argv: string[]): Promise<number> {
 
 /** The search results as plain JSON (no activations): what --json prints. */
 function summary(r: CellsReport, checkpoint: string, file: string, page: string, seconds: number): object {
-  const cellRef = (c: { layer: number; quantity: string; cell: number; r: number }) => ({ ...c, r: Number(c.r.toFixed(4)), view: `#L${c.layer + 1}-${c.quantity}-${c.cell}` });
+  const cellRef = (c: { layer: number; quantity: string; cell: number; r: number }) => ({ ...c, r: Number(c.r.toFixed(4)), view: viewAnchor(c) });
   return {
     checkpoint, file, page, seconds, model: { cell: r.model.cell, layers: r.model.layers, hidden: r.model.hidden },
     chars: r.chars, skipped: r.skipped, loss_nats: r.lossNats, shown: { start: r.shown.start, chars: [...r.shown.text].length },

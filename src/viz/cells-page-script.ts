@@ -47,22 +47,24 @@ export function cellsPageMain(search: typeof similarSpans): void {
     for (let i = 0; i < n; i++) spans[i]!.style.backgroundColor = palette[a[i * H + cur.j]! + 128]!;
     $('current').textContent = `layer ${cur.l + 1}, ${Q[cur.q] === 'tanh_c' ? 'tanh(c)' : Q[cur.q]}, cell ${cur.j}`;
   }
-  function select(l: number, q: number, j: number, fromHash = false): void {
+  function select(l: number, q: number, j: number, keepHash = false): void {
     cur.l = Math.max(0, Math.min(data.layers - 1, l)); cur.q = Math.max(0, Math.min(Q.length - 1, q)); cur.j = Math.max(0, Math.min(H - 1, j));
     layerSel.value = String(cur.l); qSel.value = String(cur.q); cellIn.value = String(cur.j);
     paint();
     const hash = `#L${cur.l + 1}-${Q[cur.q]}-${cur.j}`;
-    if (!fromHash && location.hash !== hash) history.replaceState(null, '', hash);
+    if (!keepHash && location.hash !== hash) history.replaceState(null, '', hash);
   }
-  function fromHash(): void {
-    const m = /^#L(\d+)-(\w+)-(\d+)$/.exec(location.hash);
-    if (m) select(Number(m[1]) - 1, Math.max(0, Q.indexOf(m[2]!)), Number(m[3]), true);
+  /** Shows the view an anchor names (#L2-tanh_c-117); false if it names none. */
+  function showView(hash: string, keepHash: boolean): boolean {
+    const m = /^#L(\d+)-(\w+)-(\d+)$/.exec(hash);
+    if (m) select(Number(m[1]) - 1, Math.max(0, Q.indexOf(m[2]!)), Number(m[3]), keepHash);
+    return !!m;
   }
   const readSel = () => select(Number(layerSel.value), Number(qSel.value), Number(cellIn.value) || 0);
   layerSel.onchange = readSel; qSel.onchange = readSel; cellIn.onchange = readSel;
   $('prev').onclick = () => select(cur.l, cur.q, cur.j - 1);
   $('next').onclick = () => select(cur.l, cur.q, cur.j + 1);
-  window.addEventListener('hashchange', fromHash);
+  window.addEventListener('hashchange', () => { showView(location.hash, true); });
   document.querySelectorAll<SVGElement>('[data-cell]').forEach((el) => {
     el.addEventListener('click', () => { const [l, j] = el.dataset['cell']!.split(',').map(Number); select(l!, 0, j!); });
   });
@@ -114,7 +116,7 @@ export function cellsPageMain(search: typeof similarSpans): void {
     flash(from, to);
   };
   // start at the view in the address, else at the first signal's best cell
+  // (another anchor, e.g. #gates, only scrolls)
   const first = document.querySelector<HTMLAnchorElement>('#signals a');
-  if (!location.hash && first) history.replaceState(null, '', first.hash);
-  if (location.hash) fromHash(); else select(0, 0, 0);
+  if (!showView(location.hash, true) && !showView(first?.hash ?? '', true)) select(0, 0, 0, true);
 }

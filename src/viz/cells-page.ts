@@ -27,6 +27,11 @@ export interface CellsPageData {
   signals: { name: string; description: string; best: PageCellRef[] }[];
 }
 
+/** The page anchor that shows a cell: #L2-tanh_c-117 is layer 2 (counting from 1), tanh(c), cell 117. */
+export function viewAnchor(c: { layer: number; quantity: string; cell: number }): string {
+  return `#L${c.layer + 1}-${c.quantity}-${c.cell}`;
+}
+
 /** Standard base64 of bytes (browser-safe; no Buffer). */
 export function base64(bytes: Uint8Array): string {
   const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -77,7 +82,7 @@ function scatter(d: CellsPageData, g: number): string {
 function signalTable(d: CellsPageData): string {
   if (!d.signals.length) return '<p>No signals.</p>';
   const rows = d.signals.map((s) => {
-    const cells = s.best.map((c) => `<a href="#L${c.layer + 1}-${c.quantity}-${c.cell}">L${c.layer + 1} ${qLabel(c.quantity)} ${c.cell}</a> ` +
+    const cells = s.best.map((c) => `<a href="${viewAnchor(c)}">L${c.layer + 1} ${qLabel(c.quantity)} ${c.cell}</a> ` +
       `<span class="${c.r >= 0 ? 'pos' : 'neg'}">${c.r >= 0 ? '+' : '&minus;'}${Math.abs(c.r).toFixed(3)}</span>`).join('<br>');
     return `<tr><td><b>${esc(s.name)}</b><br><small>${esc(s.description)}</small></td><td>${cells || '&mdash;'}</td></tr>`;
   }).join('');
@@ -87,12 +92,12 @@ function signalTable(d: CellsPageData): string {
 const CSS = `body{font:14px system-ui,sans-serif;margin:0;color:#222}header{padding:8px 16px;background:#f4f4f4;border-bottom:1px solid #ddd}
 h1{font-size:18px;margin:0 0 4px}main{display:flex;gap:16px;padding:8px 16px}#left{flex:3;min-width:0}#right{flex:2;min-width:320px}
 #controls{position:sticky;top:0;background:#fff;padding:6px 0;border-bottom:1px solid #eee;z-index:1}#controls input[type=number]{width:5em}
-#text{font:13px/1.45 ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;word-break:break-all;max-height:75vh;overflow:auto;border:1px solid #ddd;padding:6px}
+#text{font:13px/1.45 ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;word-break:break-all;max-height:min(75vh,680px);overflow:auto;border:1px solid #ddd;padding:6px}
 #text span.nl{color:#bbb}#text span.mark{outline:2px solid #000}#tip{position:fixed;display:none;background:#fff;border:1px solid #888;padding:6px;
 font:12px ui-monospace,monospace;box-shadow:2px 2px 6px #0003;pointer-events:none;z-index:2;max-width:230px}.hit{font-weight:bold;color:#080}
 table{border-collapse:collapse;width:100%}td,th{border-top:1px solid #ddd;padding:4px;vertical-align:top;text-align:left}.pos{color:#b00}.neg{color:#00b}
 .legend{display:inline-block;width:120px;height:10px;background:linear-gradient(90deg,#00f,#fff,#f00);vertical-align:middle;border:1px solid #999}
-.scatter{font-size:11px}.scatter circle{cursor:pointer}h2{font-size:15px;margin:14px 0 6px}#current{font-weight:bold}`;
+.scatter{font-size:11px;margin-right:24px}#gates{padding:0 16px 16px}.scatter circle{cursor:pointer}h2{font-size:15px;margin:14px 0 6px}#current{font-weight:bold}`;
 
 /** The complete HTML document. */
 export function cellsPage(d: CellsPageData, opts: { title?: string } = {}): string {
@@ -120,7 +125,8 @@ export function cellsPage(d: CellsPageData, opts: { title?: string } = {}): stri
 <div id="right"><h2>Best cells per signal</h2><div id="signals">${signalTable(d)}</div>
 <h2>Reverse search (LSTMVis)</h2><p>Select a span of the text where the cell is on, then <button id="find">find similar</button>
 (on: activation &ge; <input id="threshold" type="number" value="0.5" step="0.1" min="-1" max="1" style="width:4em">, this layer and quantity).</p><div id="found"></div>
-<h2>Gate saturation</h2><p>Per cell, the fraction of steps each gate is left-saturated (&lt; 0.1) and right-saturated (&gt; 0.9).</p>${gates}</div></main>
+</div></main>
+<section id="gates"><h2>Gate saturation</h2><p>Per cell, the fraction of steps each gate is left-saturated (&lt; 0.1) and right-saturated (&gt; 0.9), as in Karpathy et al. (2015), figure 3.</p>${gates}</section>
 <script type="application/json" id="cells-data">${data}</script>
 <script>(${cellsPageMain.toString()})(${similarSpans.toString()});</script>
 </body></html>
