@@ -55,6 +55,12 @@ export {
   gradientWindows, gradientVsDistance, jacobianNorms, weightSpectra, scaleRecurrentWeights,
   type DistanceProfile, type JacobianProfile, type WeightSpectrum,
 } from './analysis/gradients.js';
+// the interpretable-cell viewer and search (docs/cells.md)
+export { analyzeCells, DEFAULT_MAX_SHOWN, type CellsOptions, type CellsReport, type UserSignal } from './analysis/cells.js';
+export { BUILTIN_SIGNALS, builtinSignals, regexSignal, parseNumberSignal, type Signal } from './analysis/cell-signals.js';
+export { pearson, bestCells, SATURATION, type CellRef } from './analysis/cell-stats.js';
+export { cellsPage, type CellsPageData } from './viz/cells-page.js';
+export { similarSpans, type SpanSearchOptions, type SpanSearchResult } from './viz/span-search.js';
 export { trainCopyTask, copyLayout, copyBatch, type CopyTaskOptions, type CopyTaskResult } from './tasks/copy-task.js';
 export { runTraining, type RunOptions, type RunHooks, type EvalReport } from './train/run.js';
 export { Optimizer, OPTIMIZERS, type OptimizerName } from './train/optim.js';

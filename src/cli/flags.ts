@@ -18,15 +18,19 @@ export interface Flag {
   /** Help section title; options follow the previous one's section when absent. */
   group?: string;
   short?: string;
+  /** The option may be given more than once (read with strs). */
+  multiple?: boolean;
 }
 
 export type FlagTable = Record<string, Flag>;
 
+type Raw = string | boolean | string[] | undefined;
+
 export class FlagValues {
-  private values: Record<string, string | boolean | undefined>;
+  private values: Record<string, Raw>;
 
   /** preset: values that replace the table's defaults (a --preset); what the user gave still wins. */
-  constructor(readonly command: string, readonly table: FlagTable, private user: Record<string, string | boolean | undefined>, preset: Record<string, string> = {}) {
+  constructor(readonly command: string, readonly table: FlagTable, private user: Record<string, Raw>, preset: Record<string, string> = {}) {
     this.values = { ...preset };
     for (const [k, v] of Object.entries(user)) if (v !== undefined) this.values[k] = v;
   }
@@ -61,6 +65,12 @@ export class FlagValues {
     if (v === undefined) throw new UserError(`${this.command}: --${name} is required`);
     if (f.choices && !f.choices.includes(v)) throw new UserError(`--${name} must be one of ${f.choices.join(', ')}, got '${v}'`);
     return v as T;
+  }
+
+  /** Every value of a repeatable option, in the order given. */
+  strs(name: string): string[] {
+    const v = this.values[this.known(name)];
+    return v === undefined ? [] : Array.isArray(v) ? v : [String(v)];
   }
 
   /** The option's comma-separated items (or its default's); undefined when it has neither. */
@@ -99,11 +109,11 @@ export class FlagValues {
  * (models take their arrays from the backend); a table lists it only to show it in the help.
  */
 export function parseFlags(command: string, argv: string[], table: FlagTable): { flags: FlagValues; positionals: string[]; help: boolean } {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' }, backend: { type: 'string' } };
-  for (const [name, f] of Object.entries(table)) options[name] = { type: f.arg ? 'string' : 'boolean', ...(f.short ? { short: f.short } : {}) };
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: { type: 'boolean', short: 'h' }, backend: { type: 'string' } };
+  for (const [name, f] of Object.entries(table)) options[name] = { type: f.arg ? 'string' : 'boolean', ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) };
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-    return { flags: new FlagValues(command, table, values as Record<string, string | boolean | undefined>), positionals, help: !!values['help'] };
+    return { flags: new FlagValues(command, table, values as Record<string, Raw>), positionals, help: !!values['help'] };
   } catch (e) {
     const msg = (e as Error).message.replace(/\s*\n\s*/g, ' ').replace(/\. To specify a positional argument.*$/, '');
     throw new UserError(`${command}: ${msg} (see rnnkit ${command} --help)`);
@@ -112,7 +122,7 @@ export function parseFlags(command: string, argv: string[], table: FlagTable): {
 
 /** The options part of a command's help, in table order, grouped and aligned. */
 export function flagHelp(table: FlagTable): string {
-  const rows = Object.entries(table).map(([name, f]) => ({ f, left: `  --${name}${f.arg ? ` ${f.arg}` : ''}` }));
+  const rows = Object.entries(table).map(([name, f]) => ({ f, left: `  ${f.short ? `-${f.short}, ` : ''}--${name}${f.arg ? ` ${f.arg}` : ''}` }));
   const width = Math.min(30, Math.max(...rows.map((r) => r.left.length)) + 2);
   let out = '';
   for (const { f, left } of rows) {

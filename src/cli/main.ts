@@ -13,6 +13,7 @@ import { classifyCommand } from './classify.js';
 import { tagCommand } from './tag.js';
 import { translateCommand } from './translate.js';
 import { infoCheckpoint } from './info.js';
+import { cellsCommand } from './cells.js';
 
 const HELP = `Usage: rnnkit <command> [options]
 
@@ -23,6 +24,7 @@ Commands:
   bench                          training tokens/s and sampling chars/s
   memory                         long-range memory benchmark (copy task): RNN vs LSTM vs GRU
   analyze gradients [<ckpt>...]  vanishing/exploding gradients: norm vs distance, Jacobians
+  cells <checkpoint> <text-file> interpretable cells: a viewer page and a search by signal
   classify train|eval|predict    many-to-one text classification (label<TAB>text files)
   tag train|eval|predict         a label per token (token<TAB>tag conll files)
   translate train|eval|<ckpt>    sequence to sequence (source<TAB>target files)
@@ -63,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
     if (!name || name.startsWith('-')) throw new UserError('--backend needs a name (auto, native, wasm or ref)');
     backend = name;
   }
-  if (['train', 'sample', 'eval', 'bench', 'memory', 'analyze', 'classify', 'tag', 'translate', 'info', '--version', '-v'].includes(cmd ?? '')) {
+  if (['train', 'sample', 'eval', 'cells', 'bench', 'memory', 'analyze', 'classify', 'tag', 'translate', 'info', '--version', '-v'].includes(cmd ?? '')) {
     await loadBackends();
     if (backend !== 'auto' && !(BACKEND_PREFERENCE as readonly string[]).includes(backend)) {
       throw new UserError(`unknown backend '${backend}' (backends: auto, ${BACKEND_PREFERENCE.join(', ')})`);
@@ -77,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
     case 'train': return trainCommand(rest);
     case 'sample': return sampleCommand(rest);
     case 'eval': return evalCommand(rest);
+    case 'cells': return cellsCommand(rest);
     case 'bench': return benchCommand(rest);
     case 'memory': return memoryCommand(rest);
     case 'analyze': return analyzeCommand(rest);
@@ -99,7 +102,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return cmd === undefined ? 1 : 0;
     default:
-      throw new UserError(`unknown command '${cmd}' (commands: train, sample, eval, bench, memory, analyze, classify, tag, translate, info; see rnnkit --help)`);
+      throw new UserError(`unknown command '${cmd}' (commands: train, sample, eval, cells, bench, memory, analyze, classify, tag, translate, info; see rnnkit --help)`);
   }
 }
 

@@ -13,7 +13,7 @@ import { linearForward, linearBackward } from '../nn/linear.js';
 import { pascanuForward, pascanuBackward } from '../nn/pascanu.js';
 import { UserError } from '../core/errors.js';
 import { draw } from './sample.js';
-import { CELL_TYPES, type CellType, type RecurrentParams } from '../nn/recurrent.js';
+import { CELL_TYPES, type CellType, type RecurrentCache, type RecurrentParams } from '../nn/recurrent.js';
 import { uniformLayout, type StepLayout } from '../nn/layout.js';
 import {
   INITIAL_STATES, RecurrentStack, stackParamSpecs, unitViews, type InitialState, type StackConfig, type StackNames, type StackWorkspace,
@@ -363,6 +363,17 @@ export class CharLM {
     const c = this.last?.s.units[l];
     if (!c) throw new Error('hiddenStates: call forward first');
     return c.hs;
+  }
+
+  /**
+   * Layer l's activations of the last forward (read only; the next forward overwrites
+   * them): hs and cs as hiddenStates, tc = tanh(c_t) (N, H), g the gates after their
+   * nonlinearity (N, G*H; LSTM i, f, g, o; GRU r, z, n).
+   */
+  layerActivations(l: number): Pick<RecurrentCache, 'hs' | 'cs' | 'tc' | 'g' | 'H' | 'B'> {
+    const c = this.last?.s.units[l];
+    if (!c) throw new Error('layerActivations: call forward first');
+    return c;
   }
 
   /** dL/dh0 and dL/dc0 of layer l after backward(), each (B, H). */
