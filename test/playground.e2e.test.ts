@@ -79,9 +79,12 @@ test('the playground trains, samples, shows cells, and its checkpoints work with
   await wait('a validation loss appears', () => page.locator('#val-bpc').filter({ hasText: /\d/ }).waitFor({ timeout }));
   assert.ok(await number('#train-bpc') < first, 'the displayed loss is lower than at the start');
   assert.ok(await number('#tokens') > 0, 'tokens/s shown');
-  assert.equal(await page.locator('#chart svg').count(), 1, 'the loss chart is drawn');
+  await wait('the loss chart is drawn', () => page.locator('#chart svg').waitFor({ timeout }));
   const shot = process.env['RNNKIT_PLAYGROUND_SCREENSHOT'];
-  if (shot) await page.screenshot({ path: shot });
+  if (shot) { // a little further into training, for the docs
+    await wait('step 300 for the screenshot', () => page.waitForFunction(() => Number(document.querySelector('#step')!.textContent!.replace(/,/g, '')) >= 300, null, { timeout }));
+    await page.screenshot({ path: shot });
+  }
 
   await page.click('#pause');
   await wait('training pauses', () => page.locator('body[data-state="paused"]').waitFor({ timeout }));
