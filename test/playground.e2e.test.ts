@@ -1,14 +1,14 @@
 // The playground in a real browser: builds the static site, serves it on 127.0.0.1 with
 // its _headers (cross-origin isolated) and without, and drives Chromium (playwright-core,
 // headless) through it: train a small LSTM until the displayed loss falls and a sample
-// shows, open the cell view, download the checkpoint and sample from it with the CLI,
-// upload it back and go on training, reject a bad upload.
+// shows, open the cell view, download the checkpoint, sample from it and resume it with
+// the CLI, upload it back and go on training, reject a bad upload.
 // Skipped when Chromium is missing, unless RNNKIT_REQUIRE_BROWSER=1 (CI). Browser:
 // RNNKIT_CHROMIUM (default /usr/bin/chromium, Debian's `chromium` package).
 // RNNKIT_PLAYGROUND_SCREENSHOT=FILE also saves a screenshot of the page mid-training.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,6 +104,12 @@ test('the playground trains, samples, shows cells, and its checkpoints work with
   const cli = spawnSync(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'sample', ckpt, '--length', '50', '--seed', '3'], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(cli.status, 0, `rnnkit sample on the download failed:\n${cli.stderr}`);
   assert.ok(cli.stdout.length >= 50, `rnnkit sample printed ${JSON.stringify(cli.stdout)}`);
+  // and `rnnkit train --resume` continues the run on the same text (the excerpt the page trained on)
+  const excerpt = join(tmp, 'excerpt.txt');
+  writeFileSync(excerpt, readFileSync(join(ROOT, 'data/tinyshakespeare.txt'), 'utf8').slice(0, 50000));
+  const resumed = spawnSync(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'train', excerpt, '--resume', ckpt, '--steps', String(stepAtPause + 3),
+    '--out', join(tmp, 'resumed'), '--quiet'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(resumed.status, 0, `rnnkit train --resume on the download failed:\n${resumed.stderr}`);
 
   // upload it back: it samples, and training goes on exactly from the saved step
   await page.setInputFiles('#upload', ckpt);
