@@ -66,6 +66,7 @@ export { runTraining, type RunOptions, type RunHooks, type EvalReport } from './
 export { Optimizer, OPTIMIZERS, type OptimizerName } from './train/optim.js';
 export { sequenceLoss, streamLoss } from './models/lm-loss.js';
 export { splitText, trainLanguageModel, type TrainTextOptions } from './train/train-text.js';
+export { encodeRun, runMeta, resumeTrainer, textInfo, fingerprint, type RunMeta, type TextInfo } from './train/run-checkpoint.js';
 export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './io/safetensors.js';
 export { encodeCheckpoint, decodeCheckpoint } from './models/charlm-checkpoint.js';
 export { FORMAT } from './io/checkpoint.js';

@@ -10,7 +10,8 @@ import { readTextFile } from '../node/files.js';
 import { readCheckpointFile, writeCheckpointFile } from '../node/checkpoint-file.js';
 import { LanguageModel } from '../models/language-model.js';
 import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
-import { Trainer, FEED_MODES, NonFiniteError, type FeedMode, type TrainConfig, type TrainerMeta } from '../train/trainer.js';
+import { Trainer, FEED_MODES, NonFiniteError, type FeedMode, type TrainConfig } from '../train/trainer.js';
+import { encodeRun, resumeTrainer, runMeta, textInfo } from '../train/run-checkpoint.js';
 import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
 import { INITIAL_STATES, isReferenceConfig, type CharLM, type InitialState } from '../models/char-lm.js';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -76,8 +77,6 @@ const PRESETS: Record<string, Record<string, string>> = {
     'time-limit': '120', epochs: '10', 'eval-every': '100', 'sample-length': '300' },
 };
 
-interface RunMeta { trainer: TrainerMeta; text: { name: string; chars: number; hash: string } }
-
 export async function trainCommand(argv: string[]): Promise<number> {
   const { flags: given, positionals: pos, help } = parseFlags('train', argv, FLAGS);
   if (help) { process.stdout.write(TRAIN_HELP); return 0; }
@@ -93,20 +92,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const text = await readTextFile(file!, 'text file');
   let lm: LanguageModel, trainer: Trainer<CharLM>;
   let ids: Int32Array;
-  const textInfo = (ids: Int32Array) => ({ name: basename(file!), chars: ids.length, hash: fingerprint(ids) });
   if (resume) {
     const ck = await readCheckpointFile(resume);
-    const raw = ck.metadata['train'];
-    if (!raw) throw new UserError(`${resume}: checkpoint has no training state to resume (it holds only model weights)`);
-    const meta = JSON.parse(raw) as RunMeta;
+    const meta = runMeta(ck, resume);
+    if (!meta) throw new UserError(`${resume}: checkpoint has no training state to resume (it holds only model weights)`);
     lm = new LanguageModel(ck.model, ck.vocab);
     ids = lm.vocab.encode(text, file!);
-    const info = textInfo(ids);
-    if (info.chars !== meta.text.chars || info.hash !== meta.text.hash) {
-      throw new UserError(`${file}: not the text this checkpoint was trained on (${meta.text.name}, ${meta.text.chars} characters)`);
-    }
-    trainer = new Trainer(lm.net, splitText(ids).train, meta.trainer.config);
-    trainer.restore(ck.extra, meta.trainer);
+    trainer = resumeTrainer(lm.net, ck, meta, ids, file!);
   } else {
     const cfg: Partial<TrainConfig> = {
       ...updateConfig(f), batch: f.num('batch'), seq: f.num('seq'), bptt: f.set('bptt') ? f.num('bptt') : 0,
@@ -148,11 +140,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const extras = describeOptions(lm.config, cfg);
   if (extras) say(`  ${extras}`);
 
-  const save = async (path: string) => {
-    const snap = trainer.snapshot();
-    const meta: RunMeta = { trainer: snap.meta, text: textInfo(ids) };
-    await writeCheckpointFile(path, lm.toBytes(snap.tensors, { train: JSON.stringify(meta) }));
-  };
+  const save = (path: string) => writeCheckpointFile(path, encodeRun(lm, trainer, textInfo(basename(file!), ids)));
   const latest = join(outDir, 'latest.safetensors'), best = join(outDir, 'best.safetensors');
 
   let stop = false;
@@ -257,11 +245,4 @@ async function openLog(path: string, append: boolean): Promise<{ write(line: str
     write(line) { buf += line; if (buf.length > 1 << 16) { const b = buf; buf = ''; pending = pending.then(() => fh.write(b)); } },
     async close() { const b = buf; buf = ''; await pending; if (b) await fh.write(b); await fh.close(); },
   };
-}
-
-/** FNV-1a over the token ids: tells a resumed run whether it got the same text. */
-function fingerprint(ids: Int32Array): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < ids.length; i++) h = Math.imul(h ^ ids[i]!, 0x01000193);
-  return (h >>> 0).toString(16).padStart(8, '0');
 }

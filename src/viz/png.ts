@@ -14,7 +14,7 @@ let loading: Promise<ResvgModule> | undefined;
 
 function loadResvg(): Promise<ResvgModule> {
   const name = '@resvg/resvg-js';
-  loading ??= (import(name) as Promise<ResvgModule>).catch((e: unknown) => {
+  loading ??= (import(/* @vite-ignore */ name) as Promise<ResvgModule>).catch((e: unknown) => {
     loading = undefined; // let a later call retry, e.g. after an install
     throw new UserError('PNG output needs the optional package @resvg/resvg-js (npm install @resvg/resvg-js); SVG output works without it', { cause: e });
   });

@@ -20,7 +20,7 @@ import { WasmHeap } from './heap.js';
 import { startWorkers, type AnyWorker } from './workers.js';
 
 export interface WasmOptions {
-  /** Threads doing the work, the caller included: 1 = no workers (default: env RNNKIT_THREADS in Node, else the number of cores, at most 16; 64 at most). */
+  /** Threads doing the work, the caller included: 1 = no workers (default: env RNNKIT_THREADS in Node, else the number of cores, at most 16, or 1 in a browser page that is not cross-origin isolated; 64 at most). */
   threads?: number;
   /** Largest memory in MiB (default 4096, the wasm32 limit; less where that cannot be reserved). */
   maxMemoryMB?: number;
@@ -93,9 +93,9 @@ export const NOT_OURS = 'array not allocated by the wasm backend: create the mod
 
 export async function loadWasmBackend(opts: WasmOptions = {}): Promise<WasmBackend> {
   if (typeof WebAssembly === 'undefined') throw new Error('WebAssembly is not available');
-  if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') {
-    throw new Error('SharedArrayBuffer is not available (browsers need a cross-origin isolated page: COOP/COEP headers)');
-  }
+  // Chromium makes shared wasm memories without cross-origin isolation (one thread: it cannot
+  // be posted to workers); other browsers refuse, and createMemory says why
+  if (typeof Atomics === 'undefined') throw new Error('Atomics is not available');
   const threads = await resolveThreads(opts.threads);
   let module: WebAssembly.Module;
   try {
@@ -324,7 +324,8 @@ async function resolveThreads(requested: number | undefined): Promise<number> {
       const os = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:os');
       n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
     } else {
-      n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+      // workers can share the memory only in a cross-origin isolated page
+      n = isolated() ? (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1 : 1;
     }
     n = Math.min(n, 16); // the kernels' chunks rarely feed more
   }
@@ -358,10 +359,18 @@ function createMemory(maxMB = 4096): WebAssembly.Memory {
     try {
       return new WebAssembly.Memory({ initial: 32, maximum: pages, shared: true });
     } catch (e) {
-      if (pages <= 1024) throw new Error(`cannot create a shared WebAssembly.Memory: ${(e as Error).message}`);
+      if (pages <= 1024) {
+        const why = isolated() ? '' : ' (browsers need a cross-origin isolated page: COOP/COEP headers)';
+        throw new Error(`cannot create a shared WebAssembly.Memory: ${(e as Error).message}${why}`);
+      }
       pages >>= 1; // could not reserve that much address space: ask for less
     }
   }
+}
+
+/** Whether shared memory may be posted to workers (always in Node; in browsers, COOP/COEP). */
+function isolated(): boolean {
+  return isNode || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
 }
 
 /** Whether this thread may block in Atomics.wait (not a browser's main thread). */
