@@ -12,6 +12,8 @@ import { cellViewHtml } from './cell-view.js';
 /** Validation loss is computed on at most this many held-out characters (speed). */
 const VAL_CHARS = 16384;
 const SAMPLE_CHARS = 300;
+/** Held-out characters the cell view's statistics and search cover. */
+const CELLS_CHARS = 20000;
 /** Milliseconds between progress reports, and the tokens/s window. */
 const REPORT_MS = 250, RATE_WINDOW_MS = 4000;
 
@@ -63,8 +65,9 @@ async function handle(c: Command): Promise<void> {
     case 'sample': return post({ type: 'sample', text: sample(c.length) });
     case 'cells': {
       if (!lm) throw new UserError('no model yet: press Start (or upload a checkpoint)');
-      const held = current ? decode(current.val.subarray(0, 2000)) : c.text.slice(-2000);
-      return post({ type: 'cells', html: cellViewHtml(lm, held) });
+      // statistics over up to CELLS_CHARS held-out characters (the page colours the first 2,000)
+      const held = current ? decode(current.val.subarray(0, CELLS_CHARS)) : c.text.slice(-CELLS_CHARS);
+      return post({ type: 'cells', html: cellViewHtml(lm, held, trainer?.step ?? uploadedStep()) });
     }
     case 'download': {
       if (!lm) throw new UserError('no model yet: press Start (or upload a checkpoint)');
