@@ -28,11 +28,7 @@ export type Command =
   | { type: 'download' }
   | { type: 'upload'; bytes: ArrayBuffer; name: string };
 
-export interface ModelInfo {
-  cell: string;
-  layers: number;
-  hidden: number;
-  embedding: number;
+export interface ModelInfo extends ModelSettings {
   params: number;
   vocab: number;
   step: number;
