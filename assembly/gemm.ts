@@ -14,7 +14,7 @@ import {
   OP_GEMM, PACK_A, TILE, scratch, nthreads, gemmParMin, gemmChunkWork, rowSplitMin, dotMaxM, packBMinM,
   setI, getI, setU, getU, setF, getF, run, chunksFor, rangeLo,
 } from './pool';
-import { ld, st, fadd, fmul, splat, stN, laneMask, hsum4 } from './simd-math';
+import { ld, st, fadd, fmul, madd, splat, stN, laneMask, hsum4 } from './simd-math';
 
 const KB: i32 = 256;  // k block of the broadcast path
 const NB: i32 = 256;  // n block of the broadcast path (KB*NB floats of packed B)
@@ -231,13 +231,13 @@ function k4x8(kb: i32, a: usize, ars: usize, aks: usize, mrem: i32, b: usize, bk
   for (let k = 0; k < kb; k++) {
     const b0 = v128.load(pb), b1 = v128.load(pb, 16);
     let x = v128.load32_splat(p0);
-    c00 = fadd(c00, fmul(x, b0)); c01 = fadd(c01, fmul(x, b1));
+    c00 = madd(x, b0, c00); c01 = madd(x, b1, c01);
     x = v128.load32_splat(p1);
-    c10 = fadd(c10, fmul(x, b0)); c11 = fadd(c11, fmul(x, b1));
+    c10 = madd(x, b0, c10); c11 = madd(x, b1, c11);
     x = v128.load32_splat(p2);
-    c20 = fadd(c20, fmul(x, b0)); c21 = fadd(c21, fmul(x, b1));
+    c20 = madd(x, b0, c20); c21 = madd(x, b1, c21);
     x = v128.load32_splat(p3);
-    c30 = fadd(c30, fmul(x, b0)); c31 = fadd(c31, fmul(x, b1));
+    c30 = madd(x, b0, c30); c31 = madd(x, b1, c31);
     p0 += aks; p1 += aks; p2 += aks; p3 += aks; pb += bks;
   }
   storeTile(c, ldc4, mrem, nrem, alpha, beta, c00, c01, c10, c11, c20, c21, c30, c31);
@@ -289,13 +289,13 @@ function k4x8p(kb: i32, a: usize, b: usize, bks: usize, c: usize, ldc4: usize, m
   while (pa < end) {
     const b0 = v128.load(pb), b1 = v128.load(pb, 16);
     let x = v128.load32_splat(pa);
-    c00 = fadd(c00, fmul(x, b0)); c01 = fadd(c01, fmul(x, b1));
+    c00 = madd(x, b0, c00); c01 = madd(x, b1, c01);
     x = v128.load32_splat(pa, 4);
-    c10 = fadd(c10, fmul(x, b0)); c11 = fadd(c11, fmul(x, b1));
+    c10 = madd(x, b0, c10); c11 = madd(x, b1, c11);
     x = v128.load32_splat(pa, 8);
-    c20 = fadd(c20, fmul(x, b0)); c21 = fadd(c21, fmul(x, b1));
+    c20 = madd(x, b0, c20); c21 = madd(x, b1, c21);
     x = v128.load32_splat(pa, 12);
-    c30 = fadd(c30, fmul(x, b0)); c31 = fadd(c31, fmul(x, b1));
+    c30 = madd(x, b0, c30); c31 = madd(x, b1, c31);
     pa += 16; pb += bks;
   }
   storeTile(c, ldc4, mrem, nrem, alpha, beta, c00, c01, c10, c11, c20, c21, c30, c31);
@@ -353,26 +353,26 @@ function d2x4(K: i32, a0: usize, a1: usize, b0: usize, b1: usize, b2: usize, b3:
   for (let k: usize = 0; k < end; k += 16) {
     const x0 = ld(a0 + k), x1 = ld(a1 + k);
     let y = ld(b0 + k);
-    c00 = fadd(c00, fmul(x0, y)); c10 = fadd(c10, fmul(x1, y));
+    c00 = madd(x0, y, c00); c10 = madd(x1, y, c10);
     y = ld(b1 + k);
-    c01 = fadd(c01, fmul(x0, y)); c11 = fadd(c11, fmul(x1, y));
+    c01 = madd(x0, y, c01); c11 = madd(x1, y, c11);
     y = ld(b2 + k);
-    c02 = fadd(c02, fmul(x0, y)); c12 = fadd(c12, fmul(x1, y));
+    c02 = madd(x0, y, c02); c12 = madd(x1, y, c12);
     y = ld(b3 + k);
-    c03 = fadd(c03, fmul(x0, y)); c13 = fadd(c13, fmul(x1, y));
+    c03 = madd(x0, y, c03); c13 = madd(x1, y, c13);
   }
   if ((K & 3) != 0) {
     // the last 1..3 elements: full-vector loads, lanes past K masked to zero on both sides
     const m = laneMask(K & 3), k = end;
     const x0 = v128.and(ld(a0 + k), m), x1 = v128.and(ld(a1 + k), m);
     let y = v128.and(ld(b0 + k), m);
-    c00 = fadd(c00, fmul(x0, y)); c10 = fadd(c10, fmul(x1, y));
+    c00 = madd(x0, y, c00); c10 = madd(x1, y, c10);
     y = v128.and(ld(b1 + k), m);
-    c01 = fadd(c01, fmul(x0, y)); c11 = fadd(c11, fmul(x1, y));
+    c01 = madd(x0, y, c01); c11 = madd(x1, y, c11);
     y = v128.and(ld(b2 + k), m);
-    c02 = fadd(c02, fmul(x0, y)); c12 = fadd(c12, fmul(x1, y));
+    c02 = madd(x0, y, c02); c12 = madd(x1, y, c12);
     y = v128.and(ld(b3 + k), m);
-    c03 = fadd(c03, fmul(x0, y)); c13 = fadd(c13, fmul(x1, y));
+    c03 = madd(x0, y, c03); c13 = madd(x1, y, c13);
   }
   storeRow(c, hsum4(c00, c01, c02, c03), nrem, alpha, beta);
   if (mrem > 1) storeRow(c + ldc4, hsum4(c10, c11, c12, c13), nrem, alpha, beta);

@@ -7,6 +7,11 @@
 @inline export function fsub(a: v128, b: v128): v128 { return f32x4.sub(a, b); }
 @inline export function fmul(a: v128, b: v128): v128 { return f32x4.mul(a, b); }
 @inline export function splat(x: f32): v128 { return f32x4.splat(x); }
+/** a b + c: one fused multiply-add where the module is built with relaxed SIMD (rnnkit-relaxed.wasm), else a multiply and an add. */
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
 
 /** Stores the first n (1..4) lanes of v at p. */
 @inline export function stN(p: usize, v: v128, n: i32): void {

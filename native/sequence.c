@@ -4,10 +4,10 @@
 // Each thread owns a slice of the hidden units [u0, u1) and, per step, computes the
 // gate columns of its units (the recurrent product on cache-resident tiles,
 // tile_gemm.h) and at once their cell update; one barrier per step then publishes h_t
-// (forward) or dL/dgates (backward) to the other threads. W_hh^T is packed once per call
-// as (H, G*H), so each step's product reads unit slices of contiguous rows; backward
-// multiplies by W_hh (G*H, H), copied once per call. Both copies get padded rows
-// (padded_stride) so the tiles' panels stay in L1.
+// (forward) or dL/dgates (backward) to the other threads. Each thread first packs the
+// part of W_hh its units read (forward: W_hh^T's columns of its units in every gate;
+// backward: W_hh's columns of its units) into panels, blocks of a tile's width whose
+// rows lie back to back (tile_gemm.h: panel_gemm), so every step streams them in order.
 //
 // The layout is the packed one of src/nn/layout.ts: step t runs on the first sizes[t]
 // sequences at rows offsets[t]..; state rows (hs, cs) hold the initial state in rows
@@ -30,9 +30,9 @@ typedef struct {
   int cell;
   int64_t B, H, G, t0, t1;
   const int32_t *sizes, *offsets;
-  const float *P;     // forward: W_hh^T packed (H, G), rows ldp apart
-  const float *whh;   // backward: W_hh (G, H) copied with rows ldp apart
-  int64_t ldp;
+  const float *whh;   // W_hh (G, H) as given
+  float *panels;      // G*H floats: each thread packs the part of W_hh its units read (pack_*)
+  int64_t pw;         // panel width: columns per block
   float *g, *gh, *hs, *cs, *tc;  // forward activations (see src/nn/recurrent.ts RecurrentCache)
   float *dg, *dgh, *dh, *dc;     // backward
   const float *dy;
@@ -55,12 +55,16 @@ static void forward_thread(void *ctx, int tid, int n) {
   int sense = 0;
   const bool relu = s->cell == CELL_RNN_RELU;
   float *acc = s->cell == CELL_GRU ? s->gh : s->g;  // where W_hh h_{t-1} is added
+  // this thread's panels: for gate k, the columns k*H + [u0, u1) of W_hh^T (H rows)
+  const int64_t w = u1 - u0;
+  float *panel = s->panels + q * u0 * H;
+  for (int64_t k = 0; k < q; k++) pack_transposed(panel + k * w * H, s->whh + (k * H + u0) * H, H, w, s->pw);
   for (int64_t t = s->t0; t < s->t1; t++) {
     const int64_t b = s->sizes[t], r = s->offsets[t], prev = prev_row(s, t), cur = s->B + r;
     if (u1 > u0) {
       const float *hp = s->hs + prev * H;
       for (int64_t k = 0; k < q; k++)
-        tile_gemm(b, u1 - u0, H, hp, H, s->P + k * H + u0, s->ldp, acc + r * G + k * H + u0, G, 1);
+        panel_gemm(b, w, H, hp, H, panel + k * w * H, s->pw, acc + r * G + k * H + u0, G, 1);
       switch (s->cell) {
         case CELL_LSTM:
           lstm_forward(s->g + r * G, s->cs + cur * H, s->tc + r * H, s->hs + cur * H, s->cs + prev * H, b, H, u0, u1);
@@ -83,6 +87,10 @@ static void backward_thread(void *ctx, int tid, int n) {
   unit_slice(H, tid, n, &u0, &u1);
   int sense = 0;
   const bool relu = s->cell == CELL_RNN_RELU;
+  // this thread's panel: the columns [u0, u1) of W_hh (G rows)
+  const int64_t w = u1 - u0;
+  float *panel = s->panels + G * u0;
+  pack_columns(panel, s->whh + u0, H, G, w, s->pw);
   for (int64_t t = s->t1 - 1; t >= s->t0; t--) {
     const int64_t b = s->sizes[t], r = s->offsets[t], prev = prev_row(s, t), cur = s->B + r;
     for (int64_t i = 0; i < b; i++)  // dh += dL/dh_t from above, own units
@@ -100,7 +108,7 @@ static void backward_thread(void *ctx, int tid, int n) {
     pool_sync(&sense);  // every unit's dL/dgates of step t is in place
     // dL/dh_{t-1} (own units) = dgates_t W_hh, added to z dh for the GRU
     const float *d = s->cell == CELL_GRU ? s->dgh : s->dg;
-    if (u1 > u0) tile_gemm(b, u1 - u0, G, d + r * G, G, s->whh + u0, s->ldp, s->dh + u0, H, s->cell == CELL_GRU);
+    if (u1 > u0) panel_gemm(b, w, G, d + r * G, G, panel, s->pw, s->dh + u0, H, s->cell == CELL_GRU);
   }
   // the next barrier-free reader is JS, after pool_run returns
 }
@@ -113,52 +121,23 @@ static int threads_for(const Seq *s) {
   return (double)b * (double)s->G * (double)s->H >= (double)mt_min_macs && s->H >= 2 * VW ? pool_max() : 1;
 }
 
-// A row stride for the packed weights: a whole number of cache lines, and an odd one.
-// The tiles read a panel of KC rows at one column offset; with a stride of a power of
-// two cache lines (G = 1024 for an LSTM of H = 256: 4 KiB) every row of the panel maps
-// to the same few L1 sets and they evict each other (on AMD Zen 3, 2-layer LSTM 256
-// training ran at 0.6x of the GRU's speed). An odd number of lines spreads the rows
-// over every set.
-static int64_t padded_stride(int64_t n) {
-  int64_t lines = (n + 15) / 16;
-  return (lines | 1) * 16;
-}
-
-// The packed weights: grown, never shrunk, only touched from the JS thread.
+// The packed weights: grown, never shrunk, allocated from the JS thread only.
 static float *packed = NULL;
 static int64_t packed_cap = 0;
 
-static float *packed_buffer(Call *c, int64_t rows, int64_t ld) {
-  int64_t need = rows * ld;
+static float *packed_buffer(Call *c, int64_t need) {
   if (need > packed_cap) {
     free(packed);
-    packed = aligned_alloc(64, (size_t)(need * 4));  // ld is a multiple of 16 floats
+    packed = aligned_alloc(64, (size_t)((need * 4 + 63) / 64 * 64));
     packed_cap = packed ? need : 0;
     if (!packed) { fail(c, true, "out of memory packing W_hh (%lld floats)", (long long)need); return NULL; }
   }
   return packed;
 }
 
-/** W_hh (G, H) -> W_hh^T (H, G) with rows *ldp apart (forward). */
-static const float *pack_transposed(Call *c, const float *whh, int64_t G, int64_t H, int64_t *ldp) {
-  const int64_t ld = *ldp = padded_stride(G);
-  float *p = packed_buffer(c, H, ld);
-  if (!p) return NULL;
-  for (int64_t j0 = 0; j0 < G; j0 += 64)  // 64x64 blocks: both sides stay in cache
-    for (int64_t k0 = 0; k0 < H; k0 += 64)
-      for (int64_t j = j0; j < G && j < j0 + 64; j++)
-        for (int64_t k = k0; k < H && k < k0 + 64; k++) p[k * ld + j] = whh[j * H + k];
-  return p;
-}
-
-/** W_hh (G, H) copied with rows *ldp apart (backward). */
-static const float *pack_rows(Call *c, const float *whh, int64_t G, int64_t H, int64_t *ldp) {
-  const int64_t ld = *ldp = padded_stride(H);
-  float *p = packed_buffer(c, G, ld);
-  if (!p) return NULL;
-  for (int64_t j = 0; j < G; j++) memcpy(p + j * ld, whh + j * H, (size_t)H * 4);
-  return p;
-}
+// Columns per panel block: the widest tile's, so each tile reads one block's rows
+// back to back (batch 1 uses the wider one-row tile).
+static int64_t panel_width(int64_t B) { return B == 1 ? ROW_NV * VW : TILE_NV * VW; }
 
 // The layout arrays: sizes (T) non-increasing in [1, B], offsets (T+1) their prefix sums.
 static int64_t check_layout(Call *c, const int32_t *sizes, const int32_t *offsets, int64_t T, int64_t B) {
@@ -208,8 +187,10 @@ napi_value js_recurrentSequenceForward(napi_env env, napi_callback_info info) {
   Region reg[] = {{"g", s.g, NG, true}, {"gh", s.gh, gru ? NG : 0, true}, {"hs", s.hs, SH, true},
                   {"cs", s.cs, lstm ? SH : 0, true}, {"tc", s.tc, lstm ? NH : 0, true}, {"whh", whh, s.G * H, false}};
   if (!disjoint(&c, reg, 6) || s.t0 == s.t1) return NULL;
-  s.P = pack_transposed(&c, whh, s.G, H, &s.ldp);
-  if (!s.P) return NULL;
+  s.whh = whh;
+  s.pw = panel_width(B);
+  s.panels = packed_buffer(&c, s.G * H);
+  if (!s.panels) return NULL;
   pool_run(threads_for(&s), forward_thread, &s);
   return NULL;
 }
@@ -250,8 +231,10 @@ napi_value js_recurrentSequenceBackward(napi_env env, napi_callback_info info) {
                   {"gh", s.gh, gru ? NG : 0, false}, {"hs", s.hs, SH, false}, {"cs", s.cs, lstm ? SH : 0, false},
                   {"tc", s.tc, lstm ? NH : 0, false}, {"whh", whh, s.G * H, false}};
   if (!disjoint(&c, reg, 11) || T == 0) return NULL;
-  s.whh = pack_rows(&c, whh, s.G, H, &s.ldp);
-  if (!s.whh) return NULL;
+  s.whh = whh;
+  s.pw = panel_width(B);
+  s.panels = packed_buffer(&c, s.G * H);
+  if (!s.panels) return NULL;
   pool_run(threads_for(&s), backward_thread, &s);
   return NULL;
 }

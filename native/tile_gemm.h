@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 #if defined(__FMA__) || defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -134,5 +135,38 @@ static inline void tile_gemm(int64_t M, int64_t N, int64_t K, const float *A, in
     if (j < N) tile_tail(M, N - j, kc, A + k0, lda, Bk + j, ldb, C + j, ldc, load);
   }
 }
+
+// Panels: a (K, N) matrix stored as column blocks of pw (the last one narrower), each
+// block's K rows back to back, so a tile streams its operand in order (strided rows
+// defeat the prefetchers and, at power-of-two strides, the L1 sets).
+
+/** Packs src (K, n) with rows ld apart into panels of width pw at dst (K * n floats). */
+static inline void pack_columns(float *restrict dst, const float *restrict src, int64_t ld, int64_t K, int64_t n, int64_t pw) {
+  for (int64_t j0 = 0; j0 < n; j0 += pw) {
+    const int64_t w = n - j0 < pw ? n - j0 : pw;
+    float *restrict d = dst + j0 * K;
+    for (int64_t k = 0; k < K; k++) memcpy(d + k * w, src + k * ld + j0, (size_t)w * 4);
+  }
+}
+
+/** Packs the transpose of src (n, K) with rows K apart: panels of (K, n), width pw. */
+static inline void pack_transposed(float *restrict dst, const float *restrict src, int64_t K, int64_t n, int64_t pw) {
+  for (int64_t j0 = 0; j0 < n; j0 += pw) {
+    const int64_t w = n - j0 < pw ? n - j0 : pw;
+    float *restrict d = dst + j0 * K;
+    for (int64_t j = 0; j < w; j++)
+      for (int64_t k = 0; k < K; k++) d[k * w + j] = src[(j0 + j) * K + k];
+  }
+}
+
+/** C = (beta1 ? C : 0) + A P, P (K, N) in panels of width pw. */
+static inline void panel_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *P, int64_t pw,
+                              float *C, int64_t ldc, int beta1) {
+  for (int64_t j0 = 0; j0 < N; j0 += pw) {
+    const int64_t w = N - j0 < pw ? N - j0 : pw;
+    tile_gemm(M, w, K, A, lda, P + j0 * K, w, C + j0, ldc, beta1);
+  }
+}
+
 
 #endif

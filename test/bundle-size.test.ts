@@ -16,9 +16,12 @@ test('the browser bundle is within its gzip budget', { timeout: 120_000 }, () =>
   const r = spawnSync(process.execPath, ['scripts/bundle-size.mjs', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 110_000 });
   const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Report;
   assert.ok(report.sizes, `bundle-size.mjs printed no report:\n${r.stdout}${r.stderr}`);
-  for (const part of ['wasmLoader', 'worker', 'kernels']) {
+  for (const part of ['wasmLoader', 'worker']) {
     assert.equal(report.parts[part]!.length, 1, `one ${part} file: ${JSON.stringify(report.parts[part])}`);
   }
+  // the plain and the relaxed-SIMD kernels; a browser loads one of them
+  assert.deepEqual(report.parts['kernels']!.map((r) => r.file.replace(/-[\w-]{8}\.wasm$/, '.wasm')).sort(), ['assets/rnnkit-relaxed.wasm', 'assets/rnnkit.wasm']);
+  assert.equal(report.sizes['kernels'], Math.max(...report.parts['kernels']!.map((r) => r.gzip)));
   // Node built-ins become Vite's stub module; none of what a browser loads imports it
   assert.deepEqual(report.parts['other']!.map((r) => r.file).filter((f) => !f.includes('__vite-browser-external')), []);
   assert.ok(report.sizes['entry']! > 10_000, 'the entry holds the library');

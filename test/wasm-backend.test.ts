@@ -177,6 +177,73 @@ test('parallel jobs are right under V8 baseline code (--liftoff-only)', { skip }
   assert.equal(r.stdout.trim(), 'ok');
 });
 
+// The relaxed-SIMD build (fused multiply-add in the products), in a child with the V8 flag
+// that enables it in Node 20 (on by default in Node 22 and Chrome 114+): every GEMM path
+// against float64, identical on 1 and 3 threads, and training close to the plain build.
+const relaxedCode = `
+  const { loadWasmBackend, hasRelaxedSimd } = await import(${JSON.stringify(new URL('../src/backend/wasm/index.js', import.meta.url).href)});
+  const { registerBackend, setBackend } = await import(${JSON.stringify(new URL('../src/backend/registry.js', import.meta.url).href)});
+  const { CharLM } = await import(${JSON.stringify(new URL('../src/models/char-lm.js', import.meta.url).href)});
+  const { Trainer } = await import(${JSON.stringify(new URL('../src/train/trainer.js', import.meta.url).href)});
+  const { Rng } = await import(${JSON.stringify(new URL('../src/core/rng.js', import.meta.url).href)});
+  if (!hasRelaxedSimd()) { console.log('no-relaxed'); process.exit(0); }
+  const one = await loadWasmBackend({ threads: 1 }), three = await loadWasmBackend({ threads: 3 });
+  const plain = await loadWasmBackend({ threads: 1, relaxedSimd: false });
+  if (!one.relaxedSimd || !three.relaxedSimd || plain.relaxedSimd) throw new Error('wrong build loaded');
+  const rng = new Rng(11), out = [];
+  for (const [M, N, K] of [[130, 70, 33], [257, 9, 1030], [33, 600, 1100], [4, 1000, 3], [7, 7, 2049], [32, 1024, 256]]) {
+    for (const tA of [false, true]) for (const tB of [false, true]) {
+      const lda = (tA ? M : K) + 3, ldb = (tB ? K : N) + 1, ldc = N + 2;
+      const nA = (tA ? K : M) * lda, nB = (tB ? N : K) * ldb;
+      const src = Float32Array.from({ length: nA + nB + M * ldc }, () => 2 * rng.uniform() - 1);
+      let worst = 0;
+      const res = [one, three].map((be) => {
+        const A = be.alloc(nA), B = be.alloc(nB), C = be.alloc(M * ldc);
+        A.set(src.subarray(0, nA)); B.set(src.subarray(nA, nA + nB)); C.set(src.subarray(nA + nB));
+        be.gemm(tA, tB, M, N, K, 0.5, A, 0, lda, B, 0, ldb, -1.5, C, 0, ldc);
+        return C;
+      });
+      let scale = 1e-6;
+      for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += src[tA ? k * lda + i : i * lda + k] * src[nA + (tB ? j * ldb + k : k * ldb + j)];
+        const want = 0.5 * s - 1.5 * src[nA + nB + i * ldc + j];
+        scale = Math.max(scale, Math.abs(want));
+        worst = Math.max(worst, Math.abs(res[0][i * ldc + j] - want));
+      }
+      for (let q = 0; q < res[0].length; q++) if (!Object.is(res[0][q], res[1][q])) throw new Error(M + 'x' + N + 'x' + K + ': 3 threads differ');
+      out.push(worst / scale);
+    }
+  }
+  const text = new Rng(5), ids = Int32Array.from({ length: 20000 }, () => text.int(40)), losses = [];
+  for (const be of [one, plain]) {
+    registerBackend(be); setBackend('wasm');
+    const model = new CharLM({ cell: 'lstm', vocab_size: 40, embedding_size: 24, hidden_size: 96, num_layers: 2 }).init(new Rng(1));
+    const tr = new Trainer(model, ids, { batch: 40, seq: 24, clip: 1 });
+    let l = 0;
+    for (let s = 0; s < 5; s++) l = tr.trainStep().loss;
+    losses.push(l);
+  }
+  console.log(JSON.stringify({ gemm: Math.max(...out), losses }));`;
+
+test('relaxed SIMD build: every GEMM path right, identical on 1 and 3 threads, training as the plain build', { skip }, () => {
+  const r = runChild(['--experimental-wasm-relaxed-simd'], relaxedCode);
+  assert.equal(r.status, 0, r.stderr);
+  if (r.stdout.trim() === 'no-relaxed') return void assert.fail('this Node accepts --experimental-wasm-relaxed-simd but validates no relaxed SIMD');
+  const { gemm, losses } = JSON.parse(r.stdout) as { gemm: number; losses: [number, number] };
+  assert.ok(gemm <= 1e-5, `relaxed GEMM off by ${gemm} of the largest entry`);
+  assert.ok(Number.isFinite(losses[0]) && Math.abs(losses[0] - losses[1]) <= 1e-4 * losses[1], `losses after 5 steps: relaxed ${losses[0]}, plain ${losses[1]}`);
+});
+
+test('RNNKIT_WASM_RELAXED=0 loads the plain build', { skip }, () => {
+  const code = `const { loadWasmBackend } = await import(${JSON.stringify(new URL('../src/backend/wasm/index.js', import.meta.url).href)});
+    const be = await loadWasmBackend({ threads: 1 }); console.log(be.relaxedSimd, be.describe());`;
+  const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--input-type=module', '-e', code],
+    { cwd: here, encoding: 'utf8', timeout: 20000, env: { ...process.env, RNNKIT_WASM_RELAXED: '0' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^false .*relaxed SIMD turned off/);
+});
+
 test('terminate() leaves a working single-threaded backend', { skip }, async () => {
   const be = await loadWasmBackend({ threads: 2 }), a = be.alloc(100000).fill(2);
   be.terminate();

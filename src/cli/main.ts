@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // rnnkit command line: train | sample | eval | bench. User errors print one line and exit 1.
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { UserError } from '../core/errors.js';
 import { availableBackends, getBackend } from '../backend/registry.js';
 import { BACKEND_PREFERENCE, initBackend, loadBackends } from '../backend/init.js';
+import { hasRelaxedSimd } from '../backend/wasm/index.js';
 import { trainCommand } from './train.js';
 import { sampleCommand, evalCommand } from './commands.js';
 import { benchCommand } from './bench.js';
@@ -66,6 +68,10 @@ async function main(argv: string[]): Promise<number> {
     backend = name;
   }
   if (['train', 'sample', 'eval', 'cells', 'bench', 'memory', 'analyze', 'classify', 'tag', 'translate', 'info', '--version', '-v'].includes(cmd ?? '')) {
+    // Relaxed SIMD (the wasm kernels' fused multiply-add) is on by default from Node 22;
+    // Node 20's V8 has it behind a flag. The CLI owns its process, so it sets the flag
+    // before any wasm is compiled (RNNKIT_WASM_RELAXED=0 keeps the plain kernels).
+    if (process.env['RNNKIT_WASM_RELAXED'] !== '0' && !hasRelaxedSimd()) setFlagsFromString('--experimental-wasm-relaxed-simd');
     await loadBackends();
     if (backend !== 'auto' && !(BACKEND_PREFERENCE as readonly string[]).includes(backend)) {
       throw new UserError(`unknown backend '${backend}' (backends: auto, ${BACKEND_PREFERENCE.join(', ')})`);

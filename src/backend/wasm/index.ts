@@ -24,8 +24,10 @@ export interface WasmOptions {
   threads?: number;
   /** Largest memory in MiB (default 4096, the wasm32 limit; less where that cannot be reserved). */
   maxMemoryMB?: number;
-  /** The compiled kernels, instead of reading rnnkit.wasm next to this module. */
+  /** The compiled kernels, instead of reading rnnkit.wasm (or rnnkit-relaxed.wasm) next to this module. */
   wasm?: BufferSource | WebAssembly.Module;
+  /** Load the kernels built with relaxed SIMD (fused multiply-add) where the engine has it (default: env RNNKIT_WASM_RELAXED=0 turns it off in Node, else true). */
+  relaxedSimd?: boolean;
   /** Scheduling knobs, for benchmarks (see Tuning; negative entries keep the default). */
   tuning?: Partial<Tuning>;
 }
@@ -36,6 +38,8 @@ export interface WasmBackend extends Backend {
   readonly threads: number;
   /** Why the workers did not start, when they did not (the backend then runs on the caller alone). */
   readonly workerError: string | undefined;
+  /** Whether the kernels are the relaxed-SIMD build (fused multiply-add in the matrix products). */
+  readonly relaxedSimd: boolean;
   readonly memory: WebAssembly.Memory;
   /** Bytes held by arrays not yet collected. */
   bytesInUse(): number;
@@ -98,9 +102,11 @@ export async function loadWasmBackend(opts: WasmOptions = {}): Promise<WasmBacke
   if (typeof Atomics === 'undefined') throw new Error('Atomics is not available');
   const threads = await resolveThreads(opts.threads);
   let module: WebAssembly.Module;
+  let relaxed = !opts.wasm && wantRelaxed(opts.relaxedSimd) && hasRelaxedSimd();
   try {
-    module = opts.wasm instanceof WebAssembly.Module ? opts.wasm
-      : opts.wasm ? await WebAssembly.compile(opts.wasm) : await compileKernels();
+    if (relaxed) module = await compileKernels(true).catch(() => { relaxed = false; return compileKernels(false); });
+    else module = opts.wasm instanceof WebAssembly.Module ? opts.wasm
+      : opts.wasm ? await WebAssembly.compile(opts.wasm) : await compileKernels(false);
   } catch (e) {
     throw new Error(`cannot compile the wasm kernels (needs WebAssembly SIMD and threads): ${(e as Error).message}`);
   }
@@ -168,6 +174,9 @@ export async function loadWasmBackend(opts: WasmOptions = {}): Promise<WasmBacke
     name: 'wasm',
     threads: active,
     workerError,
+    relaxedSimd: relaxed,
+    describe: () => `${active} thread${active === 1 ? '' : 's'}, 128-bit SIMD ${relaxed ? 'with relaxed fused multiply-add'
+      : `(multiply and add: relaxed SIMD ${hasRelaxedSimd() ? 'turned off' : 'not in this engine'})`}`,
     memory,
     bytesInUse: () => heap.bytesInUse,
     terminate() {
@@ -333,8 +342,35 @@ async function resolveThreads(requested: number | undefined): Promise<number> {
   return Math.min(n, 64);
 }
 
-async function compileKernels(): Promise<WebAssembly.Module> {
-  const url = new URL('./rnnkit.wasm', import.meta.url);
+// The smallest module using f32x4.relaxed_madd (opcode 0xfd 0x105): () -> v128 returning
+// relaxed_madd of three zero constants. Engines without relaxed SIMD reject it.
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: [] -> [v128]
+  0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+  0x0a, 0x3d, 0x01, 0x3b, 0x00, // code section: one body of 59 bytes, no locals
+  ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array<number>(16).fill(0)]), // v128.const 0, three times
+  0xfd, 0x85, 0x02, 0x0b, // f32x4.relaxed_madd, end
+]);
+
+/** Whether this engine runs relaxed SIMD (Chrome 114+, Node 22+, Node 20 with --experimental-wasm-relaxed-simd). */
+export function hasRelaxedSimd(): boolean {
+  try {
+    return WebAssembly.validate(RELAXED_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+function wantRelaxed(requested: boolean | undefined): boolean {
+  if (requested !== undefined) return requested;
+  const env = isNode ? (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.['RNNKIT_WASM_RELAXED'] : undefined;
+  return env !== '0';
+}
+
+async function compileKernels(relaxed: boolean): Promise<WebAssembly.Module> {
+  // two literal URLs, so bundlers (Vite, webpack) find and copy both files
+  const url = relaxed ? new URL('./rnnkit-relaxed.wasm', import.meta.url) : new URL('./rnnkit.wasm', import.meta.url);
   if (isNode) {
     const { readFile } = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:fs/promises');
     let bytes: Uint8Array<ArrayBuffer>;
