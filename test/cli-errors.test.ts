@@ -97,7 +97,7 @@ const CHECKPOINTS: [string, string, RegExp][] = [
   ['safetensors without format metadata', 'noformat.safetensors', /noformat\.safetensors: not an rnnkit checkpoint \(no "format" metadata\)/],
   ['checkpoint with a NaN weight', 'nan.safetensors', /nan\.safetensors: tensor 'head\.bias' contains NaN or infinite values/],
   ['checkpoint missing a tensor', 'missing-tensor.safetensors', /missing-tensor\.safetensors: tensor 'head\.weight' is missing/],
-  ['checkpoint with an unknown cell', 'bad-config.safetensors', /bad-config\.safetensors: bad config or vocab: .*transformer/],
+  ['checkpoint with an unknown cell', 'bad-config.safetensors', /bad-config\.safetensors: bad config: .*transformer/],
   ['checkpoint whose tensors do not fit its config', 'bad-shape.safetensors', /bad-shape\.safetensors: tensor '[^']+' has shape \[[\d,]+\], expected \[[\d,]+\]/],
   ['checkpoint with broken vocab JSON', 'bad-vocab.safetensors', /bad-vocab\.safetensors: "vocab" metadata is not valid JSON/],
 ];
