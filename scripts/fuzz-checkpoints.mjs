@@ -20,21 +20,18 @@ import { fileURLToPath } from 'node:url';
 
 const HARNESS = new URL('../dist/test/checkpoint-fuzz.js', import.meta.url);
 const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
-const GOOD = new Set(['rejected', 'works', 'refused on use']);
-
 if (!existsSync(fileURLToPath(HARNESS))) {
   console.error('fuzz-checkpoints: no build; run npm run build first');
   process.exit(1);
 }
+const { seedCheckpoints, caseMutant, runCase, tally, OUTCOMES, GOOD_OUTCOMES } = await import(HARNESS);
+const GOOD = new Set(GOOD_OUTCOMES);
 
 if (!isMainThread) {
-  const { seedCheckpoints, runCase } = await import(HARNESS);
-  const { Rng } = await import(new URL('../dist/src/core/rng.js', import.meta.url));
   const { from, to, seed, caseMs } = workerData;
   const seeds = seedCheckpoints();
   for (let i = from; i < to; i++) {
-    // one Rng per case, so that any case can be replayed alone
-    const r = runCase(seeds, new Rng(seed * 1_000_003 + i), i, Math.min(5000, caseMs / 2));
+    const r = runCase(seeds, seed, i, Math.min(5000, caseMs / 2));
     parentPort.postMessage({ i, ...r, bytes: GOOD.has(r.outcome) ? null : r.bytes, rss: process.memoryUsage().rss });
   }
   parentPort.postMessage({ done: true });
@@ -46,15 +43,8 @@ if (isMainThread) {
     'case-ms': { type: 'string', default: '30000' }, save: { type: 'string', default: 'fuzz-failures' },
   } });
   const count = Number(o.count), seed = Number(o.seed), cliEvery = Number(o.cli), caseMs = Number(o['case-ms']);
-  const { tally, OUTCOMES, seedCheckpoints } = await import(HARNESS);
-  const { mutateCheckpoint, MUTATION_KINDS } = await import(new URL('../dist/src/testing/checkpoint-mutations.js', import.meta.url));
-  const { Rng } = await import(new URL('../dist/src/core/rng.js', import.meta.url));
   const seeds = seedCheckpoints();
-  // case i, as the worker draws it (one Rng per case, so any case replays alone)
-  const mutant = (i) => {
-    const kind = MUTATION_KINDS[i % MUTATION_KINDS.length], s = seeds[Math.floor(i / MUTATION_KINDS.length) % seeds.length];
-    return { seed: s.name, ...mutateCheckpoint(s.bytes, new Rng(seed * 1_000_003 + i), kind) };
-  };
+  const mutant = (i) => caseMutant(seeds, seed, i); // case i, as the worker draws it
   const results = [], bugs = [];
   let maxRss = 0, slowest = { ms: 0 };
   const t0 = Date.now();

@@ -20,7 +20,7 @@ import { encodeClassifier } from '../src/models/classifier-checkpoint.js';
 import { encodeGenerator, encodeSeq2Seq, encodeTagger } from '../src/models/task-checkpoints.js';
 import { readModel, type LoadedModel } from '../src/models/checkpoints.js';
 import { Trainer } from '../src/train/trainer.js';
-import { mutateCheckpoint, MUTATION_KINDS, type MutationKind } from '../src/testing/checkpoint-mutations.js';
+import { mutateCheckpoint, MUTATION_KINDS, type Mutant, type MutationKind } from '../src/testing/checkpoint-mutations.js';
 
 export interface Seed { name: string; bytes: Uint8Array }
 
@@ -168,12 +168,15 @@ export function runBytes(bytes: Uint8Array, source: string, slowMs = 5000): { ou
   }
 }
 
-/** Case i of a campaign: kinds in turn, seeds in turn within a kind, mutations from the seeded Rng. */
-export function runCase(seeds: readonly Seed[], rng: Rng, i: number, slowMs?: number): CaseResult {
-  const kind = MUTATION_KINDS[i % MUTATION_KINDS.length]!;
-  const seed = seeds[Math.floor(i / MUTATION_KINDS.length) % seeds.length]!;
-  const m = mutateCheckpoint(seed.bytes, rng, kind);
-  return { seed: seed.name, kind, what: m.what, ...runBytes(m.bytes, 'fuzz.safetensors', slowMs), bytes: m.bytes };
+/** Case i of campaign `seed`: kinds in turn, seeds in turn within a kind, an Rng of its own (so any case replays alone). */
+export function caseMutant(seeds: readonly Seed[], seed: number, i: number): Mutant & { seed: string } {
+  const kind = MUTATION_KINDS[i % MUTATION_KINDS.length]!, s = seeds[Math.floor(i / MUTATION_KINDS.length) % seeds.length]!;
+  return { seed: s.name, ...mutateCheckpoint(s.bytes, new Rng(seed * 1_000_003 + i), kind) };
+}
+
+export function runCase(seeds: readonly Seed[], seed: number, i: number, slowMs?: number): CaseResult {
+  const m = caseMutant(seeds, seed, i);
+  return { ...m, ...runBytes(m.bytes, 'fuzz.safetensors', slowMs), bytes: m.bytes };
 }
 
 /** Counts by mutation kind and outcome. */
