@@ -53,7 +53,7 @@ export function parseCheckpoint(bytes: Uint8Array, source: string): ParsedCheckp
 }
 
 /** Every tensor the specs name is in the file with that shape and finite values. Allocates nothing. */
-export function checkTensors(ck: ParsedCheckpoint, specs: readonly ParamSpec[]): void {
+function checkTensors(ck: ParsedCheckpoint, specs: readonly ParamSpec[]): void {
   for (const s of specs) {
     const t = ck.tensors.get(s.name);
     if (!t) ck.fail(`tensor '${s.name}' is missing`);
