@@ -75,12 +75,12 @@ const TEXT_FILES: [string, string[], RegExp][] = [
   ['empty text file', ['train', 'empty.txt'], /^rnnkit: empty\.txt: file is empty\n$/],
   ['text file holding only a BOM', ['train', 'bom-only.txt'], /^rnnkit: bom-only\.txt: file is empty\n$/],
   ['directory as text file', ['train', 'adir'], /^rnnkit: adir: is a directory, not a text file\n$/],
-  ['binary text file (NUL bytes)', ['train', 'nul.txt'], /^rnnkit: nul\.txt: not a UTF-8 text file \(binary\?\)\n$/],
-  ['text file that is not UTF-8', ['train', 'latin1.txt'], /^rnnkit: latin1\.txt: not a UTF-8 text file/],
+  ['binary text file (NUL bytes)', ['train', 'nul.txt'], /^rnnkit: nul\.txt: NUL byte at line 2 \(byte offset \d+\): not a text file \(binary, or UTF-16\? rnnkit reads UTF-8\)\n$/],
+  ['text file that is not UTF-8', ['train', 'latin1.txt'], /^rnnkit: latin1\.txt: not valid UTF-8 at line \d+ \(byte offset \d+, 0x[0-9a-f]{2}\)/],
   ['text too short for batch*seq', ['train', 'short.txt'], /training text is too short: 90 characters, need at least batch\*seq\+1 = 2049/],
   ['text too short for a given batch*seq', ['train', 't.txt', '--batch', '64', '--seq', '64'], /training text is too short: 2700 characters, need at least batch\*seq\+1 = 4097/],
   ['eval: missing text file', ['eval', FIXTURE, 'missing.txt'], /^rnnkit: missing\.txt: no such file\n$/],
-  ['eval: binary text file', ['eval', FIXTURE, 'nul.txt'], /nul\.txt: not a UTF-8 text file/],
+  ['eval: binary text file', ['eval', FIXTURE, 'nul.txt'], /nul\.txt: NUL byte at line/],
   ['eval: directory as text file', ['eval', FIXTURE, 'adir'], /adir: is a directory, not a text file/],
 ];
 
@@ -97,7 +97,7 @@ const CHECKPOINTS: [string, string, RegExp][] = [
   ['safetensors without format metadata', 'noformat.safetensors', /noformat\.safetensors: not an rnnkit checkpoint \(no "format" metadata\)/],
   ['checkpoint with a NaN weight', 'nan.safetensors', /nan\.safetensors: tensor 'head\.bias' contains NaN or infinite values/],
   ['checkpoint missing a tensor', 'missing-tensor.safetensors', /missing-tensor\.safetensors: tensor 'head\.weight' is missing/],
-  ['checkpoint with an unknown cell', 'bad-config.safetensors', /bad-config\.safetensors: bad config or vocab: .*transformer/],
+  ['checkpoint with an unknown cell', 'bad-config.safetensors', /bad-config\.safetensors: bad config: .*transformer/],
   ['checkpoint whose tensors do not fit its config', 'bad-shape.safetensors', /bad-shape\.safetensors: tensor '[^']+' has shape \[[\d,]+\], expected \[[\d,]+\]/],
   ['checkpoint with broken vocab JSON', 'bad-vocab.safetensors', /bad-vocab\.safetensors: "vocab" metadata is not valid JSON/],
 ];

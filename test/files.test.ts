@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readBinaryFile, readTextFile, writeFileAtomic } from '../src/node/files.js';
+import { execFileSync } from 'node:child_process';
+import { symlink, truncate } from 'node:fs/promises';
+import { decodeText, firstInvalidUtf8, readBinaryFile, readError, readTextFile, writeFileAtomic } from '../src/node/files.js';
 import { UserError } from '../src/core/errors.js';
 
 let dir = '';
@@ -83,13 +85,13 @@ test('readTextFile one-line errors', async () => {
 
   const nul = join(dir, 'nul.bin');
   await writeFile(nul, new Uint8Array([0x68, 0x69, 0x00, 0x21]));
-  await expectUserError(readTextFile(nul), `${nul}: not a UTF-8 text file (binary?)`);
+  await expectUserError(readTextFile(nul), `${nul}: NUL byte at line 1 (byte offset 2): not a text file (binary, or UTF-16? rnnkit reads UTF-8)`);
   const latin1 = join(dir, 'latin1.txt');
   await writeFile(latin1, new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0a])); // "café" in Latin-1
-  await expectUserError(readTextFile(latin1), `${latin1}: not a UTF-8 text file (binary?)`);
+  await expectUserError(readTextFile(latin1), `${latin1}: not valid UTF-8 at line 1 (byte offset 3, 0xe9); rnnkit reads UTF-8 text (convert it first, e.g. iconv -f latin1 -t utf-8)`);
   const utf16 = join(dir, 'utf16.txt');
   await writeFile(utf16, Buffer.from('\uFEFFhello', 'utf16le'));
-  await expectUserError(readTextFile(utf16), /not a UTF-8 text file/);
+  await expectUserError(readTextFile(utf16), /: NUL byte at line 1 \(byte offset 3\): not a text file \(binary, or UTF-16\?/);
 
   await expectUserError(readTextFile(dir, 'training text'), `${dir}: is a directory, not a training text`);
 });
@@ -117,4 +119,52 @@ test('readBinaryFile reads bytes with one-line errors', async () => {
   assert.equal((await readBinaryFile(empty)).length, 0);
   await expectUserError(readBinaryFile(join(dir, 'missing.bin')), /missing\.bin: no such file$/);
   await expectUserError(readBinaryFile(dir), /: is a directory/);
+});
+
+test('decodeText: BOM dropped, CRLF read as LF, a lone CR kept, NUL and bad UTF-8 located', () => {
+  const b = (...x: number[]) => new Uint8Array(x);
+  const enc = (s: string) => new TextEncoder().encode(s);
+  assert.equal(decodeText(enc('\uFEFFa\r\nb\rc\r\n'), 's'), 'a\nb\rc\n');
+  assert.equal(decodeText(enc('x\uFEFFy'), 's'), 'x\uFEFFy', 'only a leading BOM is dropped');
+  assert.equal(decodeText(b(), 's'), '');
+  assert.throws(() => decodeText(enc('ab\ncd\n\0'), 'f.txt'), { message: 'f.txt: NUL byte at line 3 (byte offset 6): not a text file (binary, or UTF-16? rnnkit reads UTF-8)' });
+  assert.throws(() => decodeText(b(0x61, 0x0a, 0x62, 0xc3), 'f.txt'), { message: /^f\.txt: not valid UTF-8 at line 2 \(byte offset 3, 0xc3\)/ });
+});
+
+test('firstInvalidUtf8 agrees with the WHATWG decoder on every 1-3 byte sequence and some 4-byte ones', () => {
+  const fatal = new TextDecoder('utf-8', { fatal: true });
+  const valid = (a: Uint8Array) => { try { fatal.decode(a); return true; } catch { return false; } };
+  const check = (a: Uint8Array) => assert.equal(firstInvalidUtf8(a) < 0, valid(a), `[${[...a].map((x) => x.toString(16))}]`);
+  for (let x = 0; x < 256; x++) {
+    check(new Uint8Array([x]));
+    for (let y = 0; y < 256; y++) {
+      check(new Uint8Array([x, y]));
+      if (x >= 0xe0 && x <= 0xf4) for (const z of [0x00, 0x7f, 0x80, 0xbf, 0xc0]) check(new Uint8Array([x, y, z]));
+    }
+  }
+  for (const a of [[0xf0, 0x90, 0x80, 0x80], [0xf4, 0x8f, 0xbf, 0xbf], [0xf4, 0x90, 0x80, 0x80], [0xf0, 0x8f, 0xbf, 0xbf], [0xf0, 0x9f, 0x99, 0x82]]) check(new Uint8Array(a));
+  assert.equal(firstInvalidUtf8(new TextEncoder().encode('café ') .slice(0, 4)), 3, 'a sequence cut at the end');
+});
+
+test('readTextFile and readBinaryFile refuse a FIFO at once instead of blocking', { skip: process.platform === 'win32' }, async () => {
+  const fifo = join(dir, 'pipe');
+  execFileSync('mkfifo', [fifo]);
+  await expectUserError(readTextFile(fifo), `${fifo}: is a FIFO (named pipe), not a regular file (rnnkit reads a text file whole: save it to a file first)`);
+  await expectUserError(readBinaryFile(fifo), /: is a FIFO \(named pipe\), not a regular file/);
+  await expectUserError(readTextFile('/dev/null'), '/dev/null: is a character device, not a regular file (rnnkit reads a text file whole: save it to a file first)');
+});
+
+test('an unreadable path: a symbolic link loop, a file too large, and the error mapping for permission denied', async () => {
+  const loop = join(dir, 'loop.txt');
+  await symlink(loop, loop);
+  await expectUserError(readTextFile(loop), `${loop}: cannot read (too many symbolic links: a link loop?)`);
+  const big = join(dir, 'big.txt');
+  await writeFile(big, '');
+  await truncate(big, 2 ** 31 + 8); // sparse: nothing is written
+  await expectUserError(readTextFile(big), `${big}: file too large to read (over 2 GiB)`);
+  await rm(big);
+  // tests run as root, where chmod 000 does not stop a read (the test above is skipped there): the mapping alone
+  const eacces = Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+  assert.equal(readError('x.txt', eacces, 'text file').message, 'x.txt: permission denied');
+  assert.equal(readError('x.txt', Object.assign(new Error('EIO'), { code: 'EIO' }), 'text file').message, 'x.txt: cannot read (EIO)');
 });

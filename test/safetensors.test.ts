@@ -205,3 +205,14 @@ test('corrupt input: non-string metadata and names with newlines stay one line',
     /tensor "bad\\nname" has dtype "I32\\nX"/,
   );
 });
+
+test('corrupt input: tensors must tile the data section (overlaps, gaps, trailing bytes)', () => {
+  const entry = (name: string, begin: number, end: number) => `"${name}":{"dtype":"F32","shape":[${(end - begin) / 4}],"data_offsets":[${begin},${end}]}`;
+  expectError(rawFile(`{${entry('a', 0, 8)},${entry('b', 4, 12)}}`, new Array(12).fill(0)), /tensor 'b' data_offsets \[4,12\] overlap the tensor before \(which ends at 8\)$/);
+  expectError(rawFile(`{${entry('a', 0, 4)},${entry('b', 8, 12)}}`, new Array(12).fill(0)), /tensor 'b' data_offsets \[8,12\] leave a gap after the tensor before \(which ends at 4\)$/);
+  expectError(rawFile(`{${entry('a', 4, 8)}}`, new Array(8).fill(0)), /tensor 'a' data_offsets \[4,8\] leave a gap/);
+  expectError(rawFile(`{${entry('a', 0, 4)}}`, new Array(8).fill(0)), /data section has 4 bytes after the last tensor/);
+  // the same bytes, in order and contiguous: fine, in any header order
+  const out = decodeSafetensors(rawFile(`{${entry('b', 4, 12)},${entry('a', 0, 4)}}`, new Array(12).fill(0)), SRC);
+  assert.deepEqual([...out.tensors.keys()], ['a', 'b']);
+});

@@ -16,7 +16,10 @@ export async function infoCheckpoint(path: string, json: boolean): Promise<numbe
   const config = JSON.parse(ck.metadata['config']!) as Record<string, unknown>;
   const size = (await stat(path)).size;
   const params = [...ck.tensors].filter(([n]) => !n.startsWith('optim.') && !n.startsWith('train.')).reduce((s, [, t]) => s + t.data.length, 0);
-  const train = ck.metadata['train'] ? JSON.parse(ck.metadata['train']) as Record<string, any> : null; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // training state is free-form JSON that only --resume checks: shown when it is an object
+  const raw = ck.metadata['train'] ? ck.json('train') : null;
+  const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const train = isObject(raw) ? raw : null;
   const extra: Record<string, unknown> = {};
   switch (loaded.kind) {
     case 'charlm': extra['vocabulary'] = loaded.charlm.vocab.size; break;
@@ -26,7 +29,7 @@ export async function infoCheckpoint(path: string, json: boolean): Promise<numbe
     case 'seq2seq': extra['source vocabulary'] = loaded.seq2seq.source.size; extra['target vocabulary'] = loaded.seq2seq.target.size;
       extra['source tokenizer'] = loaded.seq2seq.sourceTokenizer; extra['target tokenizer'] = loaded.seq2seq.targetTokenizer; break;
   }
-  const t = train?.['trainer'];
+  const t = isObject(train?.['trainer']) ? train!['trainer'] : undefined;
   const training = !train ? null : t && 'epoch' in t && 'pos' in t
     ? { epochs: t.epoch, step: t.step, best_score: t.best, best_epoch: t.bestEpoch, data: train['data'] }
     : { step: t?.step, epoch: t?.epoch, best_val_loss: t?.bestVal, text: train['text'] };

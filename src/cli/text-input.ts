@@ -1,4 +1,5 @@
 // Small input helpers of the task commands.
+import { decodeText } from '../node/files.js';
 
 /** FNV-1a over strings: tells a resumed run whether it got the same data. */
 export function fingerprint(items: readonly string[]): string {
@@ -10,12 +11,11 @@ export function fingerprint(items: readonly string[]): string {
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
-/** The non-blank lines of a stream (standard input), without line ends. */
-export async function readLines(stream: NodeJS.ReadableStream): Promise<string[]> {
-  let text = '';
-  stream.setEncoding('utf8');
-  for await (const chunk of stream) text += chunk as string;
-  return text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
+/** The non-blank lines of a stream (standard input), decoded as files are (decodeText), without line ends. */
+export async function readLines(stream: NodeJS.ReadableStream, source = 'standard input'): Promise<string[]> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk as Buffer);
+  return decodeText(Buffer.concat(chunks), source).split('\n').filter((l) => l.trim() !== '');
 }
 
 /** A note on stderr when an input has tokens the model never saw (they are read as <unk>). */

@@ -5,9 +5,11 @@ import type { Arr, DType } from './params.js';
 
 let float32: (n: number) => Float32Array = (n) => new Float32Array(n);
 
-/** Installs the float32 allocator (backend/registry.ts calls this on setBackend). */
-export function setAllocator(alloc: (n: number) => Float32Array): void {
+/** Installs the float32 allocator (backend/registry.ts calls this on setBackend); returns the one it replaces. */
+export function setAllocator(alloc: (n: number) => Float32Array): (n: number) => Float32Array {
+  const previous = float32;
   float32 = alloc;
+  return previous;
 }
 
 /**

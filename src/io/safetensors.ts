@@ -37,8 +37,9 @@ function assertLittleEndianHost(): void {
   if (!HOST_IS_LE) throw new Error('safetensors: big-endian hosts are not supported');
 }
 
-// Names come from untrusted files; keep messages on one line.
-function q(s: string): string {
+// Names come from untrusted files; keep messages on one line and short.
+function q(name: string): string {
+  const s = name.length > 80 ? `${name.slice(0, 77)}...` : name;
   return /[\x00-\x1f\x7f\u2028\u2029]/.test(s) ? JSON.stringify(s) : `'${s}'`;
 }
 
@@ -153,7 +154,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'input'): DecodedS
     if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(`tensor ${t} entry is not a JSON object`);
     const { dtype, shape, data_offsets: offs } = info as Record<string, unknown>;
     if (typeof dtype !== 'string') fail(`tensor ${t} has no dtype`);
-    if (dtype !== 'F32') fail(`tensor ${t} has dtype ${/^\w+$/.test(dtype) ? dtype : fmt(dtype)}; only F32 is supported`);
+    if (dtype !== 'F32') fail(`tensor ${t} has dtype ${/^\w{1,16}$/.test(dtype) ? dtype : fmt(dtype)}; only F32 is supported`);
     if (!Array.isArray(shape) || !shape.every(isDim)) fail(`tensor ${t} has invalid shape ${fmt(shape)}`);
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every(isDim) || offs[0] > offs[1]) {
       fail(`tensor ${t} has invalid data_offsets ${fmt(offs)}`);
@@ -169,6 +170,14 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'input'): DecodedS
 
   // Return tensors in file order; JSON object order is not reliable for integer-like names.
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  // As the reference implementation requires: the tensors tile the data section, in
+  // order, without gaps or overlaps, so a corrupt offset cannot alias another tensor.
+  let at = 0;
+  for (const e of entries) {
+    if (e.begin !== at) fail(`tensor ${q(e.name)} data_offsets [${e.begin},${e.end}] ${e.begin < at ? 'overlap the tensor before' : 'leave a gap after the tensor before'} (which ends at ${at})`);
+    at = e.end;
+  }
+  if (at !== dataLen) fail(`data section has ${dataLen - at} bytes after the last tensor (corrupt or not a safetensors file)`);
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const e of entries) {
     // Copy bytes: the data may sit at an offset that is not 4-byte aligned.

@@ -12,6 +12,7 @@ import { getBackend } from '../backend/registry.js';
 import { linearForward, linearBackward } from '../nn/linear.js';
 import { pascanuForward, pascanuBackward } from '../nn/pascanu.js';
 import { UserError } from '../core/errors.js';
+import { flags, forgetBias, oneOf, positiveInts, rates, shown } from './config-checks.js';
 import { draw } from './sample.js';
 import { CELL_TYPES, type CellType, type RecurrentCache, type RecurrentParams } from '../nn/recurrent.js';
 import { uniformLayout, type StepLayout } from '../nn/layout.js';
@@ -59,19 +60,14 @@ export function normalizeConfig(c: Partial<CharLMConfig> & { vocab_size: number 
     sum_outputs: c.sum_outputs ?? false,
     recurrent_dropout: c.recurrent_dropout ?? 0,
   };
-  if (!CELL_TYPES.includes(cfg.cell)) throw new Error(`cell must be one of ${CELL_TYPES.join(', ')}, got '${cfg.cell}'`);
-  for (const k of ['vocab_size', 'embedding_size', 'hidden_size', 'num_layers'] as const) {
-    if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new Error(`${k} must be a positive integer, got ${cfg[k]}`);
-  }
-  for (const k of ['dropout', 'recurrent_dropout'] as const) {
-    if (!(cfg[k] >= 0 && cfg[k] < 1)) throw new Error(`${k} must be in [0, 1), got ${cfg[k]}`);
-  }
-  if (cfg.forget_bias !== null && !Number.isFinite(cfg.forget_bias)) throw new Error(`forget_bias must be a number or null, got ${cfg.forget_bias}`);
-  if (!INITIAL_STATES.includes(cfg.initial_state)) throw new Error(`initial_state must be one of ${INITIAL_STATES.join(', ')}, got '${cfg.initial_state}'`);
-  if (!(cfg.initial_noise >= 0 && Number.isFinite(cfg.initial_noise))) throw new Error(`initial_noise must be >= 0, got ${cfg.initial_noise}`);
-  for (const k of ['layer_norm', 'sum_outputs'] as const) {
-    if (typeof cfg[k] !== 'boolean') throw new Error(`${k} must be true or false, got ${cfg[k]}`);
-  }
+  const f = cfg as unknown as Record<string, unknown>, what = 'charlm';
+  oneOf(f, 'cell', CELL_TYPES, what);
+  positiveInts(f, ['vocab_size', 'embedding_size', 'hidden_size', 'num_layers'], what);
+  rates(f, ['dropout', 'recurrent_dropout'], what);
+  forgetBias(f, what);
+  oneOf(f, 'initial_state', INITIAL_STATES, what);
+  if (!(Number.isFinite(cfg.initial_noise) && cfg.initial_noise >= 0)) throw new Error(`${what}: initial_noise must be a number >= 0, got ${shown(cfg.initial_noise)}`);
+  flags(f, ['layer_norm', 'sum_outputs'], what);
   return cfg;
 }
 

@@ -1,9 +1,9 @@
 // Character LM checkpoints: the reference CharLM's state_dict with metadata config and
 // vocab (JSON array, id -> character), readable by the PyTorch reference reader.
-import { CharLM, type CharLMConfig } from './char-lm.js';
+import { CharLM, charLMParamSpecs, normalizeConfig, type CharLMConfig } from './char-lm.js';
 import { Vocab } from '../data/vocab.js';
 import type { TensorEntry } from '../io/safetensors.js';
-import { encodeModel, extraTensors, parseCheckpoint, readParams, type ParsedCheckpoint } from '../io/checkpoint.js';
+import { buildModel, encodeModel, extraTensors, parseCheckpoint, type ModelCodec, type ParsedCheckpoint } from '../io/checkpoint.js';
 
 export interface DecodedCheckpoint {
   model: CharLM;
@@ -17,20 +17,24 @@ export function encodeCheckpoint(model: CharLM, vocab: Vocab, extra: TensorEntry
   return encodeModel('charlm', model.params, model.config, { ...metadata, vocab: JSON.stringify(vocab.chars) }, extra);
 }
 
+const CODEC: ModelCodec<CharLMConfig, CharLM> = {
+  config: (raw) => normalizeConfig(raw as Partial<CharLMConfig> & { vocab_size: number }),
+  specs: charLMParamSpecs,
+  make: (c) => new CharLM(c),
+};
+
 /** Reads a charlm checkpoint already parsed. */
 export function readCharLM(ck: ParsedCheckpoint): DecodedCheckpoint {
-  const config = ck.json('config') as Partial<CharLMConfig> & { vocab_size: number };
   const chars = ck.json('vocab');
   if (!Array.isArray(chars) || !chars.every((c) => typeof c === 'string')) ck.fail('vocab metadata is not a JSON array of strings');
-  let model: CharLM, vocab: Vocab;
+  let vocab: Vocab;
   try {
     vocab = new Vocab(chars as string[]);
-    model = new CharLM(config);
   } catch (e) {
-    return ck.fail(`bad config or vocab: ${(e as Error).message}`);
+    return ck.fail(`bad vocab: ${(e as Error).message}`);
   }
+  const model = buildModel(ck, CODEC);
   if (vocab.size !== model.config.vocab_size) ck.fail(`vocab has ${vocab.size} entries but config.vocab_size is ${model.config.vocab_size}`);
-  readParams(ck, model.params);
   return { model, vocab, extra: extraTensors(ck, model.params), metadata: ck.metadata };
 }
 

@@ -28,9 +28,9 @@ export interface ReadModel { loaded: LoadedModel; ck: ParsedCheckpoint }
 
 export function readModel(bytes: Uint8Array, source: string): ReadModel {
   const ck = parseCheckpoint(bytes, source);
-  const read = READERS[ck.kind as ModelKind];
-  if (!read) ck.fail(`unknown model kind '${ck.kind}' (this rnnkit reads ${MODEL_KINDS.join(', ')})`);
-  return { loaded: read(ck), ck };
+  // own keys only: a kind like 'constructor' must not find Object.prototype's
+  if (!Object.hasOwn(READERS, ck.kind)) ck.fail(`unknown model kind '${ck.kind}' (this rnnkit reads ${MODEL_KINDS.join(', ')})`);
+  return { loaded: READERS[ck.kind as ModelKind](ck), ck };
 }
 
 /** The model of the expected kind, or a one-line error saying what the file holds instead. */

@@ -8,6 +8,7 @@ import { getBackend } from '../backend/registry.js';
 import { linearForward, linearBackward, linearSpecs, uniformInit } from '../nn/linear.js';
 import { DropoutLayer } from '../nn/dropout.js';
 import { poolForward, poolBackward, POOLS, type Pool } from '../nn/pool.js';
+import { oneOf, shown } from './config-checks.js';
 import { SequenceEncoder, checkEncoderConfig, encoderParamSpecs, type EncoderConfig, type Sequence } from './encoder.js';
 
 export interface ClassifierConfig extends EncoderConfig {
@@ -24,8 +25,8 @@ export function classifierConfig(c: Partial<ClassifierConfig> & Pick<ClassifierC
     forget_bias: c.forget_bias === undefined ? 1 : c.forget_bias,
   };
   checkEncoderConfig(cfg, 'classifier');
-  if (!POOLS.includes(cfg.pool)) throw new Error(`classifier: pool must be one of ${POOLS.join(', ')}, got '${cfg.pool}'`);
-  if (!Number.isInteger(cfg.num_classes) || cfg.num_classes < 2) throw new Error(`classifier: num_classes must be an integer >= 2, got ${cfg.num_classes}`);
+  oneOf(cfg as unknown as Record<string, unknown>, 'pool', POOLS, 'classifier');
+  if (!Number.isSafeInteger(cfg.num_classes) || cfg.num_classes < 2) throw new Error(`classifier: num_classes must be an integer >= 2, got ${shown(cfg.num_classes)}`);
   return cfg;
 }
 

@@ -8,6 +8,7 @@ import type { Arr, DType, ParamSet, ParamSpec } from '../core/params.js';
 import type { Rng } from '../core/rng.js';
 import { allocArray } from '../core/alloc.js';
 import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
+import { flags, forgetBias, oneOf, positiveInts, rates } from './config-checks.js';
 import { sortByLength, uniformLayout, type StepLayout } from '../nn/layout.js';
 import { RecurrentStack, stackParamSpecs, type StackConfig, type StackInput, type StackWorkspace } from '../nn/stack.js';
 
@@ -25,14 +26,13 @@ export interface EncoderConfig {
 }
 
 export function checkEncoderConfig(c: EncoderConfig, what: string): void {
-  if (c.input !== 'tokens' && c.input !== 'float') throw new Error(`${what}: input must be 'tokens' or 'float', got '${c.input}'`);
-  if (!CELL_TYPES.includes(c.cell)) throw new Error(`${what}: cell must be one of ${CELL_TYPES.join(', ')}, got '${c.cell}'`);
-  const ints = c.input === 'tokens' ? ['vocab_size', 'embedding_size'] as const : ['input_size'] as const;
-  for (const k of [...ints, 'hidden_size', 'num_layers'] as const) {
-    if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`${what}: ${k} must be a positive integer, got ${c[k]}`);
-  }
-  if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`${what}: dropout must be in [0, 1), got ${c.dropout}`);
-  if (typeof c.bidirectional !== 'boolean' || typeof c.layer_norm !== 'boolean') throw new Error(`${what}: bidirectional and layer_norm must be true or false`);
+  const f = c as unknown as Record<string, unknown>;
+  oneOf(f, 'input', ['tokens', 'float'], what);
+  oneOf(f, 'cell', CELL_TYPES, what);
+  positiveInts(f, [...(c.input === 'tokens' ? ['vocab_size', 'embedding_size'] : ['input_size']), 'hidden_size', 'num_layers'], what);
+  rates(f, ['dropout'], what);
+  flags(f, ['bidirectional', 'layer_norm'], what);
+  if ('forget_bias' in c) forgetBias(f, what);
 }
 
 function stackConfig(c: EncoderConfig): StackConfig {

@@ -9,6 +9,7 @@ import { getBackend } from '../backend/registry.js';
 import { linearForward, linearBackward, linearSpecs, uniformInit } from '../nn/linear.js';
 import { DropoutLayer } from '../nn/dropout.js';
 import { bceWithLogitsBackward, bceWithLogitsForward } from '../nn/bce.js';
+import { oneOf, positiveInts, tokenIds } from './config-checks.js';
 import { SequenceEncoder, checkEncoderConfig, encoderParamSpecs, type EncoderConfig, type Sequence } from './encoder.js';
 import { beamSearch, decodeOne, type Hypothesis, type StepDecoder } from './beam.js';
 
@@ -29,10 +30,11 @@ export function generatorConfig(c: Partial<GeneratorConfig> & Pick<GeneratorConf
     dropout: c.dropout ?? 0, layer_norm: c.layer_norm ?? false, output: c.output, cond_size: c.cond_size,
     bos: c.bos ?? 1, eos: c.eos ?? 2, forget_bias: c.forget_bias === undefined ? 1 : c.forget_bias,
   };
-  if (cfg.output !== 'tokens' && cfg.output !== 'bernoulli') throw new Error(`generator: output must be 'tokens' or 'bernoulli', got '${c.output}'`);
+  const f = cfg as unknown as Record<string, unknown>;
+  oneOf(f, 'output', ['tokens', 'bernoulli'], 'generator');
   checkEncoderConfig(cfg, 'generator');
-  if (!Number.isInteger(cfg.cond_size) || cfg.cond_size < 1) throw new Error(`generator: cond_size must be a positive integer, got ${cfg.cond_size}`);
-  if (tokens) for (const k of ['bos', 'eos'] as const) if (!(cfg[k] >= 0 && cfg[k] < cfg.vocab_size)) throw new Error(`generator: ${k} id ${cfg[k]} outside the vocabulary`);
+  positiveInts(f, ['cond_size'], 'generator');
+  if (tokens) tokenIds(f, ['bos', 'eos'], cfg.vocab_size, 'generator');
   return cfg;
 }
 

@@ -5,7 +5,7 @@ import { Vocab } from '../data/vocab.js';
 import { Rng } from '../core/rng.js';
 import { UserError } from '../core/errors.js';
 import { sequenceLoss } from './lm-loss.js';
-import { generate, type SampleOptions } from './sample.js';
+import { generate, nonFiniteError, type SampleOptions } from './sample.js';
 import { decodeCheckpoint, encodeCheckpoint } from './charlm-checkpoint.js';
 import type { TensorEntry } from '../io/safetensors.js';
 
@@ -48,6 +48,7 @@ export class LanguageModel {
   evaluateStats(text: string): EvalStats {
     const ids = this.encode(text);
     const { loss, count } = sequenceLoss(this.net, ids);
+    if (!Number.isFinite(loss)) throw nonFiniteError('on this text');
     return { loss_nats: loss, bits_per_char: loss / Math.LN2, predicted_chars: count };
   }
 

@@ -15,6 +15,11 @@ export interface SampleOptions {
   rng?: Rng;
 }
 
+/** The error when a model's outputs overflow float32 (weights of absurd size: a corrupt or diverged checkpoint). */
+export function nonFiniteError(what: string): UserError {
+  return new UserError(`the model computed non-finite values (NaN or infinity) ${what}: its weights overflow float32 (a corrupt or diverged checkpoint?)`);
+}
+
 /** Yields generated characters one by one (the prime is not yielded). */
 export function* generate(model: CharLM, vocab: Vocab, opts: SampleOptions): Generator<string> {
   const temperature = opts.temperature ?? 1, topK = opts.topK ?? 0, V = vocab.size;
@@ -36,6 +41,7 @@ export function* generate(model: CharLM, vocab: Vocab, opts: SampleOptions): Gen
   let logits = model.logits();
   const probs = new Float64Array(V), sorted = new Float64Array(V), one = new Int32Array(1);
   for (let n = 0; n < opts.length; n++) {
+    for (let v = 0; v < V; v++) if (!Number.isFinite(logits[last + v]!)) throw nonFiniteError('while sampling');
     const id = opts.argmax ? argmax(logits, last, V) : draw(logits, last, V, temperature, topK, probs, sorted, rng);
     yield vocab.chars[id]!;
     one[0] = id;

@@ -12,6 +12,7 @@ import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
 import { linearForward, linearBackward, linearSpecs, uniformInit } from '../nn/linear.js';
 import { DropoutLayer } from '../nn/dropout.js';
 import { GlobalAttention, type AttentionRows, type AttentionWeights } from '../nn/attention.js';
+import { flags, forgetBias, oneOf, positiveInts, rates, tokenIds } from './config-checks.js';
 import { SequenceEncoder, encoderParamSpecs, type EncoderConfig } from './encoder.js';
 import { beamSearch, type Hypothesis, type StepDecoder } from './beam.js';
 import { logSoftmaxRows, reorderState } from './generator.js';
@@ -43,12 +44,14 @@ export function seq2seqConfig(c: Partial<Seq2SeqConfig> & Pick<Seq2SeqConfig, 's
     layer_norm: c.layer_norm ?? false, attention: c.attention ?? 'luong', reverse_source: c.reverse_source ?? false,
     bos: c.bos ?? 1, eos: c.eos ?? 2, forget_bias: c.forget_bias === undefined ? 1 : c.forget_bias,
   };
-  if (!CELL_TYPES.includes(cfg.cell)) throw new Error(`seq2seq: cell must be one of ${CELL_TYPES.join(', ')}, got '${cfg.cell}'`);
-  if (!ATTENTIONS.includes(cfg.attention)) throw new Error(`seq2seq: attention must be one of ${ATTENTIONS.join(', ')}, got '${cfg.attention}'`);
-  for (const k of ['src_vocab_size', 'tgt_vocab_size', 'embedding_size', 'hidden_size', 'num_layers'] as const) {
-    if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new Error(`seq2seq: ${k} must be a positive integer, got ${cfg[k]}`);
-  }
-  for (const k of ['bos', 'eos'] as const) if (!(cfg[k] >= 0 && cfg[k] < cfg.tgt_vocab_size)) throw new Error(`seq2seq: ${k} id ${cfg[k]} outside the target vocabulary`);
+  const f = cfg as unknown as Record<string, unknown>, what = 'seq2seq';
+  oneOf(f, 'cell', CELL_TYPES, what);
+  oneOf(f, 'attention', ATTENTIONS, what);
+  positiveInts(f, ['src_vocab_size', 'tgt_vocab_size', 'embedding_size', 'hidden_size', 'num_layers'], what);
+  rates(f, ['dropout'], what);
+  flags(f, ['bidirectional', 'layer_norm', 'reverse_source'], what);
+  forgetBias(f, what);
+  tokenIds(f, ['bos', 'eos'], cfg.tgt_vocab_size, what);
   return cfg;
 }
 

@@ -6,6 +6,7 @@ import { allocArray } from '../core/alloc.js';
 import { getBackend } from '../backend/registry.js';
 import { linearForward, linearBackward, linearSpecs, uniformInit } from '../nn/linear.js';
 import { DropoutLayer } from '../nn/dropout.js';
+import { positiveInts } from './config-checks.js';
 import { SequenceEncoder, checkEncoderConfig, encoderParamSpecs, type EncoderConfig, type Sequence } from './encoder.js';
 
 export interface TaggerConfig extends EncoderConfig {
@@ -21,7 +22,7 @@ export function taggerConfig(c: Partial<TaggerConfig> & Pick<TaggerConfig, 'num_
     forget_bias: c.forget_bias === undefined ? 1 : c.forget_bias,
   };
   checkEncoderConfig(cfg, 'tagger');
-  if (!Number.isInteger(cfg.num_classes) || cfg.num_classes < 1) throw new Error(`tagger: num_classes must be a positive integer, got ${cfg.num_classes}`);
+  positiveInts(cfg as unknown as Record<string, unknown>, ['num_classes'], 'tagger');
   return cfg;
 }
 

@@ -1,21 +1,25 @@
 // Checkpoints of the tagger, the generator and seq2seq: kind, the model's tensors
 // (docs/models.md) and the vocabularies, tag names and tokenizers as JSON metadata
 // (docs/checkpoint-format.md).
-import { Tagger, type TaggerConfig } from './tagger.js';
-import { Generator, type GeneratorConfig } from './generator.js';
-import { Seq2Seq, type Seq2SeqConfig } from './seq2seq.js';
+import { Tagger, taggerConfig, taggerParamSpecs, type TaggerConfig } from './tagger.js';
+import { Generator, generatorConfig, generatorParamSpecs, type GeneratorConfig } from './generator.js';
+import { Seq2Seq, seq2seqConfig, seq2seqParamSpecs, type Seq2SeqConfig } from './seq2seq.js';
 import type { TokenVocab, Tokenizer } from '../data/tokens.js';
 import type { TensorEntry } from '../io/safetensors.js';
-import { encodeModel, readParams, type ParsedCheckpoint } from '../io/checkpoint.js';
-import { readTokenizer, readVocab, stringArray } from './classifier-checkpoint.js';
+import { buildModel, encodeModel, type ModelCodec, type ParsedCheckpoint } from '../io/checkpoint.js';
+import { names, readTokenizer, readVocab } from './classifier-checkpoint.js';
 
-function build<M>(ck: ParsedCheckpoint, make: () => M): M {
-  try {
-    return make();
-  } catch (e) {
-    return ck.fail(`bad config: ${(e as Error).message}`);
-  }
-}
+// The configs come from files: validated, then sized against the file (buildModel).
+type Raw = Record<string, unknown>;
+const TAGGER: ModelCodec<TaggerConfig, Tagger> = {
+  config: (raw: Raw) => taggerConfig(raw as Partial<TaggerConfig> & Pick<TaggerConfig, 'num_classes'>), specs: taggerParamSpecs, make: (c) => new Tagger(c),
+};
+const GENERATOR: ModelCodec<GeneratorConfig, Generator> = {
+  config: (raw: Raw) => generatorConfig(raw as Partial<GeneratorConfig> & Pick<GeneratorConfig, 'cond_size' | 'output'>), specs: generatorParamSpecs, make: (c) => new Generator(c),
+};
+const SEQ2SEQ: ModelCodec<Seq2SeqConfig, Seq2Seq> = {
+  config: (raw: Raw) => seq2seqConfig(raw as Partial<Seq2SeqConfig> & Pick<Seq2SeqConfig, 'src_vocab_size' | 'tgt_vocab_size'>), specs: seq2seqParamSpecs, make: (c) => new Seq2Seq(c),
+};
 
 /** A tagger, its token vocabulary and tokenizer, its tags, and the most frequent tag of each token in training. */
 export interface TaggerBundle {
@@ -34,13 +38,11 @@ export function encodeTagger(b: TaggerBundle, extra: TensorEntry[] = [], metadat
 }
 
 export function readTagger(ck: ParsedCheckpoint): TaggerBundle {
-  const config = ck.json('config') as TaggerConfig, model = build(ck, () => new Tagger(config));
-  const tags = stringArray(ck, 'tags');
+  const tags = names(ck, 'tags'), model = buildModel(ck, TAGGER);
   if (tags.length !== model.config.num_classes) ck.fail(`tags has ${tags.length} entries but config.num_classes is ${model.config.num_classes}`);
   const vocab = readVocab(ck, 'vocab', model.config.vocab_size), tokenizer = readTokenizer(ck, 'tokenizer');
   const base = ck.json('baseline');
   if (!Array.isArray(base) || base.length !== vocab.size || !base.every((t) => Number.isInteger(t) && t >= 0 && t < tags.length)) ck.fail('baseline metadata must list one tag id per vocabulary entry');
-  readParams(ck, model.params);
   return { model, vocab, tokenizer, tags, baseline: Int32Array.from(base as number[]) };
 }
 
@@ -55,10 +57,9 @@ export function encodeGenerator(b: GeneratorBundle, extra: TensorEntry[] = [], m
 }
 
 export function readGenerator(ck: ParsedCheckpoint): GeneratorBundle {
-  const config = ck.json('config') as GeneratorConfig, model = build(ck, () => new Generator(config));
+  const model = buildModel(ck, GENERATOR);
   const tokens = model.config.output === 'tokens';
   const b: GeneratorBundle = { model, vocab: tokens ? readVocab(ck, 'vocab', model.config.vocab_size) : null, tokenizer: tokens ? readTokenizer(ck, 'tokenizer') : null };
-  readParams(ck, model.params);
   return b;
 }
 
@@ -73,11 +74,10 @@ export function encodeSeq2Seq(b: Seq2SeqBundle, extra: TensorEntry[] = [], metad
 }
 
 export function readSeq2Seq(ck: ParsedCheckpoint): Seq2SeqBundle {
-  const config = ck.json('config') as Seq2SeqConfig, model = build(ck, () => new Seq2Seq(config));
+  const model = buildModel(ck, SEQ2SEQ);
   const b: Seq2SeqBundle = {
     model, source: readVocab(ck, 'source_vocab', model.config.src_vocab_size), target: readVocab(ck, 'target_vocab', model.config.tgt_vocab_size),
     sourceTokenizer: readTokenizer(ck, 'source_tokenizer'), targetTokenizer: readTokenizer(ck, 'target_tokenizer'),
   };
-  readParams(ck, model.params);
   return b;
 }

@@ -1,7 +1,8 @@
 // Node-only file helpers: crash-safe writes and user-friendly reads.
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UserError } from '../core/errors.js';
@@ -50,42 +51,87 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** A one-line UserError for a failed read, by error code; codes not listed keep their name. */
+export function readError(path: string, err: unknown, what: string): UserError {
+  const code = errCode(err);
+  const why: Record<string, string> = {
+    ENOENT: 'no such file', ENOTDIR: 'no such file', EISDIR: `is a directory, not a ${what}`, EACCES: 'permission denied', EPERM: 'permission denied',
+    ELOOP: 'cannot read (too many symbolic links: a link loop?)', ERR_FS_FILE_TOO_LARGE: 'file too large to read (over 2 GiB)',
+  };
+  return new UserError(`${path}: ${why[code ?? ''] ?? `cannot read (${code ?? (err instanceof Error ? err.message : String(err))})`}`, { cause: err });
+}
+
+function fileType(st: Stats): string {
+  return st.isFIFO() ? 'FIFO (named pipe)' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character device' : st.isBlockDevice() ? 'block device' : 'special file';
+}
+
+/**
+ * The bytes of a regular file. What is not one is refused before reading, from fstat
+ * on the opened file: a directory, and a FIFO, socket or device, whose reads could block
+ * forever or never end (opened non-blocking, so even opening a FIFO without a writer
+ * returns at once).
+ */
 async function readUserFile(path: string, what: string): Promise<Uint8Array> {
+  let fh: FileHandle | undefined;
   try {
-    // readFile on a directory fails on Linux but not everywhere; check explicitly.
-    if ((await stat(path)).isDirectory()) throw new UserError(`${path}: is a directory, not a ${what}`);
-    const buf = await readFile(path);
+    fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    const st = await fh.stat();
+    if (st.isDirectory()) throw new UserError(`${path}: is a directory, not a ${what}`);
+    if (!st.isFile()) throw new UserError(`${path}: is a ${fileType(st)}, not a regular file (rnnkit reads a ${what} whole: save it to a file first)`);
+    const buf = await fh.readFile();
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (err) {
-    if (err instanceof UserError) throw err;
-    switch (errCode(err)) {
-      case 'ENOENT':
-      case 'ENOTDIR':
-        throw new UserError(`${path}: no such file`, { cause: err });
-      case 'EISDIR':
-        throw new UserError(`${path}: is a directory, not a ${what}`, { cause: err });
-      case 'EACCES':
-      case 'EPERM':
-        throw new UserError(`${path}: permission denied`, { cause: err });
-      default:
-        throw err;
-    }
+    throw err instanceof UserError ? err : readError(path, err, what);
+  } finally {
+    await fh?.close().catch(() => {});
   }
 }
 
-/** Read a UTF-8 text file (training/eval corpus). A leading BOM is stripped. */
-export async function readTextFile(path: string, what = 'text file'): Promise<string> {
-  const bytes = await readUserFile(path, what);
-  if (bytes.length === 0) throw new UserError(`${path}: file is empty`);
-  const binary = new UserError(`${path}: not a UTF-8 text file (binary?)`);
-  // Valid UTF-8 may contain NUL, but a text corpus never does; catches UTF-16 and binaries.
-  if (bytes.subarray(0, 65536).includes(0)) throw binary;
+/** Byte offset of the first byte that does not start a well-formed UTF-8 sequence, or -1. */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  for (let i = 0; i < b.length;) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0 || i + n >= b.length) return i;
+    // the second byte's range excludes overlong forms, surrogates and code points past U+10FFFF
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80, hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    for (let k = 1; k <= n; k++) {
+      const x = b[i + k]!;
+      if (k === 1 ? x < lo || x > hi : x < 0x80 || x > 0xbf) return i;
+    }
+    i += n + 1;
+  }
+  return -1;
+}
+
+function lineOf(b: Uint8Array, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset; i++) if (b[i] === 0x0a) line++;
+  return line;
+}
+
+/**
+ * Text as rnnkit reads it (docs/reliability.md): UTF-8, a leading byte order mark
+ * dropped, CRLF line ends read as LF (a lone CR stays a character). A NUL byte or bytes
+ * that are not UTF-8 are a one-line error naming where: such a file is binary, UTF-16
+ * or in a legacy encoding, and guessing would train on garbage.
+ */
+export function decodeText(bytes: Uint8Array, source: string): string {
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw new UserError(`${source}: NUL byte at line ${lineOf(bytes, nul)} (byte offset ${nul}): not a text file (binary, or UTF-16? rnnkit reads UTF-8)`);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    throw binary;
+    const at = firstInvalidUtf8(bytes);
+    throw new UserError(`${source}: not valid UTF-8 at line ${lineOf(bytes, at)} (byte offset ${at}, 0x${bytes[at]!.toString(16).padStart(2, '0')}); rnnkit reads UTF-8 text (convert it first, e.g. iconv -f latin1 -t utf-8)`);
   }
+  return text.replace(/\r\n/g, '\n');
+}
+
+/** Read a UTF-8 text file (training/eval corpus, labelled examples) as decodeText does; empty is an error. */
+export async function readTextFile(path: string, what = 'text file'): Promise<string> {
+  const text = decodeText(await readUserFile(path, what), path);
   if (text.length === 0) throw new UserError(`${path}: file is empty`);
   return text;
 }
