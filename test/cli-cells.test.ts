@@ -79,7 +79,7 @@ test('cells: bad input is a one-line error, exit 1, and nothing is written', asy
   const cases: [string, string[], RegExp][] = [
     ['missing text file', ['cells', CKPT, 'nope.txt'], /nope.txt: no such file/],
     ['empty text file', ['cells', CKPT, 'empty.txt'], /empty.txt: file is empty/],
-    ['binary text file', ['cells', CKPT, 'binary.txt'], /binary.txt: not a UTF-8 text file/],
+    ['binary text file', ['cells', CKPT, 'binary.txt'], /binary.txt: NUL byte at line 1 .*not a text file/],
     ['not a char LM', ['cells', 'cls.safetensors', 'c.txt'], /is a classifier checkpoint, not a character language model/],
     ['unknown characters', ['cells', CKPT, 'accents.txt'], /accents.txt has 2 character\(s\) not in the model's vocabulary: "é" "Ω" \(--skip-unknown leaves them out\)/],
     ['bad regex', ['cells', CKPT, 'c.txt', '--regex', 'bad=(x'], /signal 'bad': bad regular expression/],
