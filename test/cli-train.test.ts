@@ -6,7 +6,7 @@ import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeSafetensors } from '../src/io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { cliRunner, assertUserError, ROOT, SHAKESPEARE, TINY } from './cli-helpers.js';
 
 const run = cliRunner(() => dir);
@@ -207,6 +207,29 @@ test('resume errors are one line', async () => {
   const results = await Promise.all(cases.map(([args]) => run([...args, '--out', 'resume-errors'])));
   results.forEach((r, i) => assertUserError(r, cases[i]![1]));
   assert.ok(!existsSync(join(dir, 'resume-errors')), 'nothing written');
+});
+
+test('resume refuses corrupt training state with a one-line error before allocating from it', async () => {
+  const base = tensorsOf(join(dir, 'base', 'latest.safetensors'));
+  const meta = JSON.parse(base.metadata['train']!) as { trainer: Record<string, unknown> & { config: Record<string, unknown> } };
+  const edit = (f: (m: typeof meta) => void): string => { const m = structuredClone(meta); f(m); return JSON.stringify(m); };
+  const cases: [string, string, RegExp][] = [
+    ['not-json', '{"trainer": ', /'train' metadata\) is not valid JSON$/m],
+    ['huge-batch', edit((m) => { m.trainer.config['batch'] = 1e12; }), /not a valid run: batch, seq and bptt must be integers up to 65536/],
+    ['huge-window', edit((m) => { m.trainer.config['batch'] = 65536; m.trainer.config['seq'] = 65536; }), /batch x steps is over/],
+    ['string-lr', edit((m) => { m.trainer.config['lr'] = '0.1'; }), /trainer\.config\.lr is not a finite number/],
+    ['missing-feed', edit((m) => { delete m.trainer.config['feed']; }), /trainer\.config\.feed is not a string/],
+    ['bad-rng', edit((m) => { m.trainer['rng'] = { s: [1, 2], spare: null }; }), /trainer\.rng\.s is not four 32-bit integers/],
+    ['negative-step', edit((m) => { m.trainer['step'] = -3; }), /trainer\.step is not a non-negative integer/],
+    ['array', '[]', /not an object with trainer and text/],
+  ];
+  const tensors = [...base.tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data as Float32Array }));
+  for (const [name, train] of cases) {
+    await writeFile(join(dir, `corrupt-${name}.safetensors`), encodeSafetensors(tensors, { ...base.metadata, train }));
+  }
+  const results = await Promise.all(cases.map(([name]) => run(['train', 't.txt', '--resume', `corrupt-${name}.safetensors`, '--steps', '20', '--out', 'corrupt-out'])));
+  results.forEach((r, i) => assertUserError(r, cases[i]![2]));
+  assert.ok(!existsSync(join(dir, 'corrupt-out')), 'nothing written');
 });
 
 test('a loss that blows up stops with an error and leaves earlier checkpoints untouched', async () => {

@@ -70,7 +70,15 @@ export async function loadResume<K extends ModelKind>(path: string, kind: K, com
   const loaded = expectKind(r, kind, `${command} --resume`);
   const raw = r.ck.metadata['train'];
   if (!raw) throw new UserError(`${path}: checkpoint has no training state to resume (it holds only model weights)`);
-  const state = JSON.parse(raw) as RunState;
+  let state: RunState;
+  try {
+    state = JSON.parse(raw) as RunState;
+  } catch {
+    throw new UserError(`${path}: the checkpoint's training state ('train' metadata) is not valid JSON`);
+  }
+  if (typeof state !== 'object' || state === null || typeof state.trainer !== 'object' || state.trainer === null) {
+    throw new UserError(`${path}: the checkpoint's training state ('train' metadata) is not a valid run`);
+  }
   if (state.data?.hash !== data.hash) throw new UserError(`${file}: not the data this checkpoint was trained on (${state.data?.name}, ${state.data?.examples} examples)`);
   return { loaded, state, tensors: r.ck.tensors };
 }

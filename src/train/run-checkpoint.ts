@@ -6,7 +6,7 @@ import type { LanguageModel } from '../models/language-model.js';
 import type { DecodedCheckpoint } from '../models/charlm-checkpoint.js';
 import type { CharLM } from '../models/char-lm.js';
 import { UserError } from '../core/errors.js';
-import { Trainer, type TrainerMeta } from './trainer.js';
+import { DEFAULT_TRAIN, Trainer, type TrainerMeta } from './trainer.js';
 import { splitText } from './train-text.js';
 
 /** The text a run trained on: enough to tell whether a resumed run got the same one. */
@@ -36,11 +36,43 @@ export function encodeRun(lm: LanguageModel, trainer: Trainer<CharLM>, text: Tex
 export function runMeta(ck: Pick<DecodedCheckpoint, 'metadata'>, source: string): RunMeta | null {
   const raw = ck.metadata['train'];
   if (!raw) return null;
+  let meta: unknown;
   try {
-    const meta = JSON.parse(raw) as RunMeta;
-    if (typeof meta?.trainer?.step === 'number' && typeof meta.text?.hash === 'string') return meta;
-  } catch { /* reported below */ }
-  throw new UserError(`${source}: the checkpoint's training state ('train' metadata) is not valid JSON of a run`);
+    meta = JSON.parse(raw);
+  } catch {
+    throw new UserError(`${source}: the checkpoint's training state ('train' metadata) is not valid JSON`);
+  }
+  const why = runMetaProblem(meta);
+  if (why) throw new UserError(`${source}: the checkpoint's training state ('train' metadata) is not a valid run: ${why}`);
+  return meta as RunMeta;
+}
+
+// Bounds on what a run checkpoint may ask the trainer to allocate (B x max(k1, k2) ids).
+const MAX_STREAMS = 1 << 16, MAX_STEPS = 1 << 16, MAX_WINDOW = 1 << 26;
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isInt = (x: unknown, lo: number, hi: number): x is number => Number.isSafeInteger(x) && (x as number) >= lo && (x as number) <= hi;
+
+/** What is wrong with a parsed 'train' metadata object, or null: checked before the trainer allocates from it. */
+function runMetaProblem(m: unknown): string | null {
+  if (!isObject(m) || !isObject(m['trainer']) || !isObject(m['text'])) return 'not an object with trainer and text';
+  const t = m['trainer'], text = m['text'], c = t['config'];
+  if (typeof text['name'] !== 'string' || !isInt(text['chars'], 0, 2 ** 40) || typeof text['hash'] !== 'string') return 'text is not {name, chars, hash}';
+  for (const k of ['step', 'epoch', 'chunk', 'optimizerSteps']) if (!isInt(t[k], 0, Number.MAX_SAFE_INTEGER)) return `trainer.${k} is not a non-negative integer`;
+  if (typeof t['lr'] !== 'number' || !(t['lr'] >= 0 && Number.isFinite(t['lr']))) return 'trainer.lr is not a finite non-negative number';
+  if (t['bestVal'] !== null && !(typeof t['bestVal'] === 'number' && Number.isFinite(t['bestVal']))) return 'trainer.bestVal is not a number or null';
+  const rng = t['rng'];
+  if (!isObject(rng) || !Array.isArray(rng['s']) || rng['s'].length !== 4 || !rng['s'].every((v) => isInt(v, 0, 2 ** 32 - 1))) return 'trainer.rng.s is not four 32-bit integers';
+  if (rng['spare'] !== null && !(typeof rng['spare'] === 'number' && Number.isFinite(rng['spare']))) return 'trainer.rng.spare is not a number or null';
+  if (!isObject(c)) return 'trainer.config is not an object';
+  // every option of the trainer, with its default's type (the trainer checks the values' ranges)
+  for (const [k, def] of Object.entries(DEFAULT_TRAIN)) {
+    const v = c[k];
+    if (typeof def === 'number' ? !(typeof v === 'number' && Number.isFinite(v)) : typeof v !== typeof def) return `trainer.config.${k} is not a ${typeof def === 'number' ? 'finite number' : typeof def}`;
+  }
+  if (!isInt(c['batch'], 1, MAX_STREAMS) || !isInt(c['seq'], 1, MAX_STEPS) || !isInt(c['bptt'], 0, MAX_STEPS)) return `batch, seq and bptt must be integers up to ${MAX_STEPS}`;
+  if ((c['batch'] as number) * Math.max(c['seq'] as number, c['bptt'] as number) > MAX_WINDOW) return `batch x steps is over ${MAX_WINDOW}`;
+  return null;
 }
 
 /**
