@@ -135,9 +135,15 @@ static float *packed_buffer(Call *c, int64_t need) {
   return packed;
 }
 
-// Columns per panel block: the widest tile's, so each tile reads one block's rows
-// back to back (batch 1 uses the wider one-row tile).
-static int64_t panel_width(int64_t B) { return B == 1 ? ROW_NV * VW : TILE_NV * VW; }
+// W_hh for the threads to pack, and the buffer they pack it into. Panel blocks are the
+// widest tile's width, so each tile reads one block's rows back to back (batch 1 uses
+// the wider one-row tile).
+static bool take_weights(Call *c, Seq *s, const float *whh) {
+  s->whh = whh;
+  s->pw = s->B == 1 ? ROW_NV * VW : TILE_NV * VW;
+  s->panels = packed_buffer(c, s->G * s->H);
+  return s->panels != NULL;
+}
 
 // The layout arrays: sizes (T) non-increasing in [1, B], offsets (T+1) their prefix sums.
 static int64_t check_layout(Call *c, const int32_t *sizes, const int32_t *offsets, int64_t T, int64_t B) {
@@ -187,10 +193,7 @@ napi_value js_recurrentSequenceForward(napi_env env, napi_callback_info info) {
   Region reg[] = {{"g", s.g, NG, true}, {"gh", s.gh, gru ? NG : 0, true}, {"hs", s.hs, SH, true},
                   {"cs", s.cs, lstm ? SH : 0, true}, {"tc", s.tc, lstm ? NH : 0, true}, {"whh", whh, s.G * H, false}};
   if (!disjoint(&c, reg, 6) || s.t0 == s.t1) return NULL;
-  s.whh = whh;
-  s.pw = panel_width(B);
-  s.panels = packed_buffer(&c, s.G * H);
-  if (!s.panels) return NULL;
+  if (!take_weights(&c, &s, whh)) return NULL;
   pool_run(threads_for(&s), forward_thread, &s);
   return NULL;
 }
@@ -231,10 +234,7 @@ napi_value js_recurrentSequenceBackward(napi_env env, napi_callback_info info) {
                   {"gh", s.gh, gru ? NG : 0, false}, {"hs", s.hs, SH, false}, {"cs", s.cs, lstm ? SH : 0, false},
                   {"tc", s.tc, lstm ? NH : 0, false}, {"whh", whh, s.G * H, false}};
   if (!disjoint(&c, reg, 11) || T == 0) return NULL;
-  s.whh = whh;
-  s.pw = panel_width(B);
-  s.panels = packed_buffer(&c, s.G * H);
-  if (!s.panels) return NULL;
+  if (!take_weights(&c, &s, whh)) return NULL;
   pool_run(threads_for(&s), backward_thread, &s);
   return NULL;
 }

@@ -168,5 +168,4 @@ static inline void panel_gemm(int64_t M, int64_t N, int64_t K, const float *A, i
   }
 }
 
-
 #endif
