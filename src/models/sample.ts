@@ -20,6 +20,11 @@ export function nonFiniteError(what: string): UserError {
   return new UserError(`the model computed non-finite values (NaN or infinity) ${what}: its weights overflow float32 (a corrupt or diverged checkpoint?)`);
 }
 
+/** Refuses entries [from, to) of a model's outputs that are NaN or infinite (nonFiniteError). */
+export function checkFinite(a: ArrayLike<number>, from: number, to: number, what: string): void {
+  for (let i = from; i < to; i++) if (!Number.isFinite(a[i]!)) throw nonFiniteError(what);
+}
+
 /** Yields generated characters one by one (the prime is not yielded). */
 export function* generate(model: CharLM, vocab: Vocab, opts: SampleOptions): Generator<string> {
   const temperature = opts.temperature ?? 1, topK = opts.topK ?? 0, V = vocab.size;

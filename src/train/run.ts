@@ -20,7 +20,7 @@ export interface RunOptions {
 export interface EvalReport {
   step: number;
   epochs: number;
-  trainLoss: number;      // mean training loss since the previous evaluation
+  trainLoss: number;      // mean training loss since the previous evaluation (of the steps not skipped; NaN: none)
   valLoss: number;        // NaN without validation data
   best: boolean;          // valLoss improved on every earlier one
   sample: string;
@@ -43,7 +43,7 @@ export async function runTraining(t: Trainer<CharLM>, valIds: Int32Array, vocab:
   let sum = 0, n = 0;
   while (t.step < opts.steps) {
     const r = t.trainStep();
-    sum += r.loss; n++;
+    if (!r.fault) { sum += r.loss; n++; } // a skipped step's loss is not training's
     hooks.onStep?.(r, t);
     const timeUp = opts.timeLimit > 0 && Date.now() - start >= opts.timeLimit * 1000;
     if (t.step % opts.evalEvery === 0 || t.step === opts.steps || timeUp) {
