@@ -87,7 +87,7 @@ test('--spike and --on-fault are checked', async () => {
   assertUserError(await run(['train', 't.txt', '--on-fault', 'ignore']), /^rnnkit: --on-fault must be one of stop, skip, got 'ignore'$/m);
 });
 
-test('classify train with an absurd learning rate: stop names the step; skip with --spike stops after 20 skips in a row; checkpoints untouched', async () => {
+test('classify train with an absurd learning rate: stop names the step; skip with --spike stops after 20 skips in a row, without it at the validation; checkpoints untouched', async () => {
   const data = join(ROOT, 'data', 'sentiment', 'train.tsv');
   const args = ['classify', 'train', data, '--cell', 'rnn_relu', '--hidden', '16', '--lr', '1e4', '--clip', '0', '--epochs', '1'];
   const untouched = await outDir('cls');
@@ -98,6 +98,10 @@ test('classify train with an absurd learning rate: stop names the step; skip wit
   assert.equal(skip.code, 1, skip.stderr);
   assert.match(skip.stderr, /^warning: loss spiked at step 2: \d.*is \d.*x the recent mean 0\.\d{4} \(threshold 5x\); step skipped, no update \(1 skipped so far\)$/m);
   assert.match(lines(skip.stderr).at(-1)!, /^rnnkit: 20 steps in a row skipped \(steps 2-21\), the last because the loss (spiked|became NaN) at step 21.*; checkpoints in cls are from earlier epochs and untouched$/);
+  // without --spike the losses that stay finite are trained on, and the validation finds the model's outputs overflowing
+  const diverged = await run([...args, '--on-fault', 'skip', '--out', 'cls']);
+  assert.equal(diverged.code, 1, diverged.stderr);
+  assert.match(lines(diverged.stderr).at(-1)!, /^rnnkit: validation at step \d+: the model's outputs are NaN or infinite \(training diverged\); stopping without saving \(try a lower --lr or --clip, or --spike X with --on-fault skip\); checkpoints in cls are from earlier epochs and untouched$/);
   await untouched();
 });
 

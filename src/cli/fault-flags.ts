@@ -1,16 +1,16 @@
 // The numerical-fault options every training command shares (--on-fault, --spike), and
 // how a run reports skipped steps and a stop (docs/reliability.md, "Numerical faults").
 import { UserError } from '../core/errors.js';
-import { DEFAULT_FAULT_POLICY, FAULT_MODES, SPIKE_WARMUP, SPIKE_WINDOW, TrainingFault, type Fault, type FaultGuard, type FaultMode, type FaultPolicy } from '../train/faults.js';
+import { DEFAULT_FAULT_POLICY, FAULT_MODES, SPIKE_WINDOW, TrainingFault, type Fault, type FaultGuard, type FaultMode, type FaultPolicy } from '../train/faults.js';
 import type { FlagTable, FlagValues } from './flags.js';
 
 export const FAULT_FLAGS: FlagTable = {
   'on-fault': {
     arg: 'M', choices: FAULT_MODES, def: DEFAULT_FAULT_POLICY.onFault,
-    help: 'when a loss or gradient is NaN or infinite (or the loss spikes, --spike): stop the run, or skip the step ' +
-      `(no update; the run stops after ${DEFAULT_FAULT_POLICY.maxConsecutive} skips in a row)`,
+    help: 'what a NaN or infinite loss or gradient (or a --spike) does: stop the run, or skip the step ' +
+      `(no update; ${DEFAULT_FAULT_POLICY.maxConsecutive} skips in a row stop the run)`,
   },
-  spike: { arg: 'X', help: `a loss over X times the mean of the recent ones (~${SPIKE_WINDOW} steps, from step ${SPIKE_WARMUP}) is a fault; 0 = off`, def: 0, min: 0 },
+  spike: { arg: 'X', help: `a loss over X times the recent mean (of the steps so far, at most ~${SPIKE_WINDOW} back) is a fault; 0 = off`, def: 0, min: 0 },
 };
 
 export function faultPolicy(f: FlagValues): Partial<FaultPolicy> {

@@ -12,7 +12,7 @@ import { Rng, type RngState } from '../core/rng.js';
 import { UserError } from '../core/errors.js';
 import type { TensorEntry } from '../io/safetensors.js';
 import { DEFAULT_UPDATE, Updater, type UpdateConfig } from './update.js';
-import { FaultGuard, type Fault, type FaultState } from './faults.js';
+import { FaultGuard, validateDuringTraining, type Fault, type FaultState } from './faults.js';
 
 /** A model trained on batches of examples of type E. */
 export interface ExampleModel<E> {
@@ -210,7 +210,7 @@ export async function runExampleTraining<E>(t: ExampleTrainer<E>, o: ExampleRunO
   const start = Date.now(), limit = (o.timeLimit ?? 0) * 1000;
   let sum = 0, n = 0;
   const report = async () => {
-    const v = o.validate();
+    const v = validateDuringTraining(`at step ${t.step}`, o.validate);
     const best = t.recordScore(v.score);
     await hooks.onEpoch?.({ ...v, epoch: t.epoch, step: t.step, trainLoss: n ? sum / n : NaN, best }, t);
     sum = 0; n = 0;

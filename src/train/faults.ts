@@ -15,6 +15,7 @@
 import type { ParamSet, ParamView } from '../core/params.js';
 import { UserError } from '../core/errors.js';
 import { getBackend } from '../backend/registry.js';
+import { NonFiniteOutputError } from '../models/sample.js';
 
 export type FaultMode = 'stop' | 'skip';
 export const FAULT_MODES: readonly FaultMode[] = ['stop', 'skip'];
@@ -248,6 +249,21 @@ export function overflowSite(L: number, T: number, B: number, H: number, states:
   }
   if (at.l < 0) return 'in the output layer';
   return at.t === 0 ? `in layer ${at.l}'s state carried into the step` : `in layer ${at.l}'s hidden state at time step ${at.t} of ${T}`;
+}
+
+/**
+ * Runs a validation during training (when: e.g. 'at step 250'). Outputs that are NaN or
+ * infinite there (a loss, or a model refusing its outputs) mean that training diverged: a
+ * NonFiniteError, so that the run stops as on any fault, before it writes a checkpoint.
+ */
+export function validateDuringTraining<T>(when: string, validate: () => T): T {
+  try {
+    return validate();
+  } catch (e) {
+    if (!(e instanceof NonFiniteOutputError)) throw e;
+    throw new NonFiniteError(`validation ${when}: the model's outputs are NaN or infinite (training diverged); stopping without saving ` +
+      '(try a lower --lr or --clip, or --spike X with --on-fault skip)');
+  }
 }
 
 function faultError(f: Fault, message: string): TrainingFault {

@@ -7,8 +7,9 @@ import type { Trainer, StepResult } from './trainer.js';
 import type { CharLM } from '../models/char-lm.js';
 import type { Vocab } from '../data/vocab.js';
 import { streamLoss } from '../models/lm-loss.js';
-import { generate } from '../models/sample.js';
+import { generate, nonFiniteError } from '../models/sample.js';
 import { Rng } from '../core/rng.js';
+import { validateDuringTraining } from './faults.js';
 
 export interface RunOptions {
   steps: number;          // stop when trainer.step reaches this
@@ -58,7 +59,12 @@ export async function runTraining(t: Trainer<CharLM>, valIds: Int32Array, vocab:
 }
 
 function evaluate(t: Trainer<CharLM>, valIds: Int32Array, vocab: Vocab, opts: RunOptions, trainLoss: number): EvalReport {
+  return validateDuringTraining(`at step ${t.step}`, () => evaluateNow(t, valIds, vocab, opts, trainLoss));
+}
+
+function evaluateNow(t: Trainer<CharLM>, valIds: Int32Array, vocab: Vocab, opts: RunOptions, trainLoss: number): EvalReport {
   const valLoss = valIds.length > 1 ? streamLoss(t.model, valIds, t.cfg.batch, t.cfg.seq) : NaN;
+  if (valIds.length > 1 && !Number.isFinite(valLoss)) throw nonFiniteError('on the validation text');
   const best = valLoss < t.bestVal;
   if (best) t.bestVal = valLoss;
   let sample = '';
