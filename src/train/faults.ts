@@ -110,12 +110,6 @@ export function nonFiniteTensors(ps: ParamSet, order: 'backward' | 'params'): No
   return out;
 }
 
-/** Whether every entry of ps is finite: one sum of squares, scanned only when that is not finite. */
-function allFinite(ps: ParamSet): boolean {
-  const d = ps.data;
-  return Number.isFinite(getBackend().sumSquares(d, d.length)) || nonFiniteTensors(ps, 'params').length === 0;
-}
-
 const n = (x: number) => x.toLocaleString('en');
 const num = (x: number) => (Number.isFinite(x) ? (Math.abs(x) >= 1e5 ? x.toPrecision(3) : x.toFixed(4)) : String(x));
 
@@ -149,7 +143,6 @@ export class FaultGuard {
   consecutive = 0;   // skipped since the last applied step
   lossMean = NaN;    // recent mean of the applied steps' losses
   lossSteps = 0;     // applied steps in that mean
-  last: Fault | null = null; // the latest fault
 
   setPolicy(p: Partial<FaultPolicy>): void {
     const q = { ...this.policy, ...p };
@@ -189,7 +182,6 @@ export class FaultGuard {
    * in a row), else counts it; the caller then leaves the update out.
    */
   skip(f: Fault): void {
-    this.last = f;
     if (this.policy.onFault === 'stop') throw faultError(f, `${f.message}; stopping without saving (try a lower --lr or --clip, or --on-fault skip)`);
     this.skipped++;
     if (++this.consecutive >= this.policy.maxConsecutive) {
@@ -200,13 +192,13 @@ export class FaultGuard {
 
   /** After the update of a step: its parameters must be finite (else the run stops), and its loss joins the recent mean. */
   applied(step: number, loss: number, norm: number, params: ParamSet): void {
-    if (!allFinite(params)) {
-      const tensors = nonFiniteTensors(params, 'params');
+    // one sum of squares (in float64: finite unless an entry is not); the tensors are scanned only when it is not
+    const tensors = Number.isFinite(getBackend().sumSquares(params.data, params.data.length)) ? null : nonFiniteTensors(params, 'params');
+    if (tensors?.length) {
       const f: Fault = {
         kind: 'update', step, loss, gradNorm: norm, tensors,
         message: `parameters became non-finite in the update of step ${step} (loss ${num(loss)}, gradient norm ${num(norm)} before clipping): ${listTensors(tensors)}`,
       };
-      this.last = f;
       throw new NonFiniteError(`${f.message}; an applied update cannot be skipped: stopping without saving (try a lower --lr)`, f);
     }
     this.consecutive = 0;
@@ -232,7 +224,7 @@ export class FaultGuard {
 
 /**
  * Where a forward pass first went non-finite: the earliest step, and at that step the
- * lowest layer, whose hidden state is not finite ('' when none is: the output layer).
+ * lowest layer, whose hidden state is not finite; when none is, the output layer.
  * states(l) is layer l's states, time-major ((T+1)*B rows of H; row block 0 is the initial state).
  */
 export function overflowSite(L: number, T: number, B: number, H: number, states: (l: number) => ArrayLike<number>): string {
@@ -252,9 +244,10 @@ export function overflowSite(L: number, T: number, B: number, H: number, states:
 }
 
 /**
- * Runs a validation during training (when: e.g. 'at step 250'). Outputs that are NaN or
- * infinite there (a loss, or a model refusing its outputs) mean that training diverged: a
- * NonFiniteError, so that the run stops as on any fault, before it writes a checkpoint.
+ * Runs a validation during training (when: e.g. 'at step 250'). A NonFiniteOutputError
+ * there (a model refusing its outputs, or the caller a non-finite validation loss) means
+ * that training diverged: a NonFiniteError, so that the run stops as on any fault,
+ * before it writes a checkpoint.
  */
 export function validateDuringTraining<T>(when: string, validate: () => T): T {
   try {

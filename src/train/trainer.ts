@@ -1,6 +1,8 @@
 // One training update of a character LM over B parallel streams: forward -> backward
-// -> clip -> update. Also holds everything a resumed run needs to continue exactly:
-// optimizer slots, RNG, data position, carried state and learning rate.
+// -> clip -> update, checked for numerical faults before the update (faults.ts: the
+// step stops the run, or is skipped with the carried state put back). Also holds
+// everything a resumed run needs to continue exactly: optimizer slots, RNG, data
+// position, carried state, learning rate and the fault counts.
 //
 // Truncated BPTT(k1, k2), k1 = cfg.seq, k2 = cfg.bptt (0 = k1): Williams & Peng's
 // BPTT(h; h') with h' = k1, h = k2. The streams advance k1 steps per update and the
@@ -183,8 +185,8 @@ export class Trainer<M extends StreamModel = StreamModel> {
     const next = this.startOf(this.chunk + 1);
     if (next < end) model.stateAt(next - win, this.state);
     const loss = r.loss / r.count, step = this.step + 1, faults = this.faults;
-    const states = Number.isFinite(loss) ? undefined : model.hiddenStates?.bind(model); // where a non-finite loss came from
-    const site = states && (() => overflowSite(model.config.num_layers, end - win, B, model.config.hidden_size, states));
+    const site = Number.isFinite(loss) || !model.hiddenStates ? undefined // where a non-finite loss came from
+      : () => overflowSite(model.config.num_layers, end - win, B, model.config.hidden_size, (l) => model.hiddenStates!(l));
     let fault = faults.lossFault(step, loss, model.params, site), regularizer = 0, norm = NaN, clipped = false, lr = this.lr;
     if (!fault) {
       ({ regularizer } = model.backward(cfg.pascanu > 0 ? { pascanu: cfg.pascanu } : {}));
