@@ -47,6 +47,7 @@ export { Rng } from './core/rng.js';
 export { UserError } from './core/errors.js';
 export { Trainer, DEFAULT_TRAIN, NonFiniteError, FEED_MODES, type FeedMode, type TrainConfig, type StepResult } from './train/trainer.js';
 export { scheduledProbability, SCHEDULES, type ScheduleName } from './train/schedule.js';
+export { FaultGuard, TrainingFault, FAULT_MODES, DEFAULT_FAULT_POLICY, type Fault, type FaultMode, type FaultPolicy } from './train/faults.js';
 export { warmStartAccuracy, type WarmStartResult } from './train/warm-start.js';
 export { lineChart, type Series, type ChartOptions } from './viz/chart.js';
 export { svgToPng } from './viz/png.js';

@@ -102,7 +102,8 @@ export function exercise(m: LoadedModel): boolean {
     case 'tagger': {
       const t = m.tagger.model;
       t.forward([ids(6, t.config.vocab_size)], null);
-      return finite(t.lastLogits()) && t.predictions()[0]!.every((y) => y >= 0 && y < m.tagger.tags.length);
+      const tags = t.predictions()[0]!; // as tag predict: refuses non-finite logits
+      return finite(t.lastLogits()) && tags.every((y) => y >= 0 && y < m.tagger.tags.length);
     }
     case 'generator': {
       const g = m.generator.model, cond = Float32Array.from({ length: g.config.cond_size }, (_, i) => (i + 1) / 4);

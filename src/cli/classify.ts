@@ -18,7 +18,7 @@ import { readTextFile } from '../node/files.js';
 import { readModelFile } from '../node/checkpoint-file.js';
 import { getBackend } from '../backend/registry.js';
 import { expectPositionals, flagHelp, parseFlags, type FlagTable } from './flags.js';
-import { FIXED_ON_RESUME, OPTIM_FLAGS, RUN_FLAGS, checkResumable, exampleTrainConfig, loadResume, outDirOf, runExamples } from './example-run.js';
+import { FIXED_ON_RESUME, OPTIM_FLAGS, RUN_FLAGS, checkResumable, exampleTrainConfig, faultPolicy, loadResume, outDirOf, runExamples } from './example-run.js';
 import { fingerprint, noteUnknown, readLines } from './text-input.js';
 import { dispatch } from './subcommands.js';
 
@@ -129,7 +129,7 @@ async function trainCommand(argv: string[]): Promise<number> {
   };
   const outDir = outDirOf(f, 'classify');
   const res = await runExamples({
-    command: 'classify train', trainer, validate, outDir, timeLimit: f.num('time-limit'), quiet: f.bool('quiet'), logEvery: f.num('log-every'),
+    command: 'classify train', trainer, validate, outDir, timeLimit: f.num('time-limit'), quiet: f.bool('quiet'), logEvery: f.num('log-every'), faults: faultPolicy(f),
     describe: (v) => `val accuracy ${(100 * v.metrics['accuracy']!).toFixed(2)}% (macro-F1 ${v.metrics['macroF1']!.toFixed(3)})`,
     encode: (t, md) => encodeClassifier(bundle, t, md),
     runInfo: { data },

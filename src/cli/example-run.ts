@@ -3,10 +3,11 @@
 // every epoch, Ctrl-C and --resume, exactly as `rnnkit train` does them.
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
-import { NonFiniteError } from '../train/update.js';
 import { OPTIM_FLAGS, updateConfig } from './optim-flags.js';
+import { FAULT_FLAGS, SkipWarnings, faultPolicy, faultStop, skippedNote } from './fault-flags.js';
+import type { FaultPolicy } from '../train/faults.js';
 
-export { OPTIM_FLAGS };
+export { OPTIM_FLAGS, faultPolicy };
 import { runExampleTraining, type EpochReport, type ExampleTrainConfig, type ExampleTrainer, type ExampleTrainerMeta, type ValidationReport } from '../train/examples.js';
 import type { TensorEntry } from '../io/safetensors.js';
 import { readModelFile, writeCheckpointFile } from '../node/checkpoint-file.js';
@@ -20,6 +21,7 @@ export const RUN_FLAGS: FlagTable = {
   patience: { arg: 'N', help: 'stop after N epochs without a better validation score, 0 = never', def: 0, int: true, min: 0 },
   'no-bucket': { help: 'do not batch examples of similar length together' },
   'time-limit': { arg: 'S', help: 'stop after S seconds (validated and saved)', def: 0, min: 0 },
+  ...FAULT_FLAGS,
   'log-every': { arg: 'N', help: 'steps between log lines when not on a terminal', def: 50, int: true, min: 1 },
   out: { arg: 'DIR', help: 'checkpoints: DIR/latest.safetensors and DIR/best.safetensors' },
   resume: { arg: 'CKPT', help: 'continue the run saved in CKPT exactly where it stopped' },
@@ -55,6 +57,7 @@ export interface ExampleRun<E> {
   timeLimit: number;
   quiet: boolean;
   logEvery: number;
+  faults: Partial<FaultPolicy>;        // from --on-fault and --spike (faultPolicy)
 }
 
 /** What a training checkpoint's `train` metadata holds: the trainer's position and the data it trained on. */
@@ -92,6 +95,8 @@ export function outDirOf(f: FlagValues, name: string): string {
 /** Trains with progress and checkpoints; returns the exit code (130 after Ctrl-C). */
 export async function runExamples<E>(r: ExampleRun<E>): Promise<{ code: number; best: string; latest: string }> {
   const t = r.trainer, progress = new Progress(), say = (s: string) => { if (!r.quiet) progress.log(s); };
+  t.faults.setPolicy(r.faults);
+  const skips = new SkipWarnings(say);
   const latest = join(r.outDir, 'latest.safetensors'), best = join(r.outDir, 'best.safetensors');
   const save = async (path: string) => {
     const snap = t.snapshot(), state = { ...r.runInfo, trainer: snap.meta } as RunState;
@@ -111,21 +116,23 @@ export async function runExamples<E>(r: ExampleRun<E>): Promise<{ code: number; 
     const reason = await runExampleTraining(t, { validate: r.validate, timeLimit: r.timeLimit }, {
       shouldStop: () => stop,
       onStep(s) {
-        smooth = Number.isNaN(smooth) ? s.loss : 0.95 * smooth + 0.05 * s.loss;
+        if (s.fault) skips.skipped(s.fault, t.faults);
+        else smooth = Number.isNaN(smooth) ? s.loss : 0.95 * smooth + 0.05 * s.loss;
         examples += s.examples;
         if (r.quiet) return;
         const el = (Date.now() - t0) / 1000, perStep = el / (t.step - step0);
         const left = (t.cfg.epochs - t.epochs) * t.batchesPerEpoch * perStep;
         const line = `epoch ${t.epochs.toFixed(2)}/${t.cfg.epochs} | step ${t.step} | loss ${smooth.toFixed(4)} | ` +
           `grad norm ${s.gradNorm.toPrecision(3)}${s.clipped ? ' (clipped)' : ''} | ${Math.round(examples / Math.max(el, 1e-3)).toLocaleString('en')} ex/s | ` +
-          `ETA ${formatDuration(r.timeLimit ? Math.min(left, r.timeLimit - el) : left)}`;
+          `ETA ${formatDuration(r.timeLimit ? Math.min(left, r.timeLimit - el) : left)}${skippedNote(t.faults)}`;
         if (progress.live) progress.status(line);
         else if (t.step % r.logEvery === 0) progress.log(line);
       },
       async onEpoch(e: EpochReport) {
         await save(latest);
         if (e.best) await save(best);
-        say(`epoch ${e.epoch} | step ${e.step} | train loss ${e.trainLoss.toFixed(4)} | val loss ${e.loss.toFixed(4)} | ${r.describe(e)}${e.best ? ' *best*' : ''} | ${formatDuration((Date.now() - t0) / 1000)}`);
+        say(`epoch ${e.epoch} | step ${e.step} | train loss ${e.trainLoss.toFixed(4)} | val loss ${e.loss.toFixed(4)} | ${r.describe(e)}${e.best ? ' *best*' : ''} | ` +
+          `${formatDuration((Date.now() - t0) / 1000)}${skippedNote(t.faults)}`);
       },
     });
     if (reason === 'stopped') {
@@ -134,12 +141,12 @@ export async function runExamples<E>(r: ExampleRun<E>): Promise<{ code: number; 
       return { code: 130, best, latest };
     }
     const why = { epochs: 'all epochs', early: `no better validation score for ${t.cfg.patience} epochs`, time: 'time limit' }[reason];
-    say(`done after ${t.epochs.toFixed(2)} epochs (${why}) in ${formatDuration((Date.now() - t0) / 1000)}; best at epoch ${t.bestEpoch}\n` +
+    const skipped = t.faults.skipped ? `, ${t.faults.skipped} steps skipped` : '';
+    say(`done after ${t.epochs.toFixed(2)} epochs (${why}${skipped}) in ${formatDuration((Date.now() - t0) / 1000)}; best at epoch ${t.bestEpoch}\n` +
       `checkpoints: ${best} (best), ${latest} (latest)`);
     return { code: 0, best, latest };
   } catch (e) {
-    if (e instanceof NonFiniteError) throw new UserError(`${e.message}; checkpoints in ${r.outDir} are from earlier epochs and untouched`);
-    throw e;
+    throw faultStop(e, r.outDir, 'epochs');
   } finally {
     progress.clear();
     process.off('SIGINT', onSignal);

@@ -15,7 +15,7 @@ import { readTextFile } from '../node/files.js';
 import { readModelFile } from '../node/checkpoint-file.js';
 import { getBackend } from '../backend/registry.js';
 import { expectPositionals, flagHelp, parseFlags, type FlagTable } from './flags.js';
-import { FIXED_ON_RESUME, OPTIM_FLAGS, RUN_FLAGS, checkResumable, exampleTrainConfig, loadResume, outDirOf, runExamples } from './example-run.js';
+import { FIXED_ON_RESUME, OPTIM_FLAGS, RUN_FLAGS, checkResumable, exampleTrainConfig, faultPolicy, loadResume, outDirOf, runExamples } from './example-run.js';
 import { fingerprint, noteUnknown, readLines } from './text-input.js';
 import { dispatch } from './subcommands.js';
 
@@ -113,7 +113,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     return { score: e.accuracy, loss: e.loss, metrics: { accuracy: e.accuracy, baseline: e.baselineAccuracy } };
   };
   const res = await runExamples({
-    command: 'tag train', trainer, validate, outDir: outDirOf(f, 'tag'), timeLimit: f.num('time-limit'), quiet: f.bool('quiet'), logEvery: f.num('log-every'),
+    command: 'tag train', trainer, validate, outDir: outDirOf(f, 'tag'), timeLimit: f.num('time-limit'), quiet: f.bool('quiet'), logEvery: f.num('log-every'), faults: faultPolicy(f),
     describe: (v) => `val accuracy ${(100 * v.metrics['accuracy']!).toFixed(2)}% (baseline ${(100 * v.metrics['baseline']!).toFixed(2)}%)`,
     encode: (t, md) => encodeTagger(bundle, t, md), runInfo: { data },
     resumeCommand: `rnnkit tag train ${file}${f.given('val') ? ` --val ${f.str('val')}` : ''}`,

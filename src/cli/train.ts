@@ -3,6 +3,7 @@
 import { basename, dirname, join } from 'node:path';
 import { expectPositionals, flagHelp, parseFlags, type FlagTable } from './flags.js';
 import { OPTIM_FLAGS, updateConfig } from './optim-flags.js';
+import { FAULT_FLAGS, SkipWarnings, describePolicy, faultPolicy, faultStop, skippedNote } from './fault-flags.js';
 import { checkResumable } from './example-run.js';
 import { Progress, formatDuration } from './progress.js';
 import { UserError } from '../core/errors.js';
@@ -10,7 +11,7 @@ import { readTextFile } from '../node/files.js';
 import { readCheckpointFile, writeCheckpointFile } from '../node/checkpoint-file.js';
 import { LanguageModel } from '../models/language-model.js';
 import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
-import { Trainer, FEED_MODES, NonFiniteError, type FeedMode, type TrainConfig } from '../train/trainer.js';
+import { Trainer, FEED_MODES, type FeedMode, type TrainConfig } from '../train/trainer.js';
 import { encodeRun, resumeTrainer, runMeta, textInfo } from '../train/run-checkpoint.js';
 import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
 import { INITIAL_STATES, isReferenceConfig, type CharLM, type InitialState } from '../models/char-lm.js';
@@ -43,6 +44,7 @@ const FLAGS: FlagTable = {
   epochs: { arg: 'N', help: 'epochs to train', def: 10, min: 0, above: true, group: 'Run' },
   steps: { arg: 'N', help: 'total updates instead of --epochs', int: true, min: 1 },
   'time-limit': { arg: 'S', help: 'stop after S seconds (checkpoint saved)', def: 0, min: 0 },
+  ...FAULT_FLAGS,
   'eval-every': { arg: 'N', help: 'steps between validation, sample, checkpoint', def: 250, int: true, min: 1 },
   'sample-length': { arg: 'N', help: 'characters sampled at each evaluation', def: 200, int: true, min: 0 },
   'log-every': { arg: 'N', help: 'steps between log lines when not on a terminal', def: 50, int: true, min: 1 },
@@ -124,6 +126,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     ids = lm.vocab.encode(text, file!);
     trainer = new Trainer(lm.net, splitText(ids).train, cfg);
   }
+  trainer.faults.setPolicy(faultPolicy(f));
   const { val } = splitText(ids);
   const steps = f.set('steps') ? f.num('steps') : Math.max(1, Math.round(f.num('epochs') * trainer.batches.chunksPerEpoch));
   if (resume && trainer.step >= steps) throw new UserError(`${resume}: already at step ${trainer.step}; pass a larger --steps or --epochs to continue`);
@@ -137,7 +140,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const k2 = cfg.bptt || cfg.seq;
   say(`  batch ${cfg.batch}, TBPTT(k1=${cfg.seq}, k2=${k2}), ${cfg.optimizer} lr ${cfg.lr}, ${trainer.batches.updatesPerEpoch} steps/epoch, ` +
     `${resume ? `resuming at step ${trainer.step}, ` : ''}training to step ${steps}${timeLimit ? ` or ${formatDuration(timeLimit)}` : ''}`);
-  const extras = describeOptions(lm.config, cfg);
+  const extras = [describeOptions(lm.config, cfg), describePolicy(trainer.faults.policy)].filter(Boolean).join(', ');
   if (extras) say(`  ${extras}`);
 
   const save = (path: string) => writeCheckpointFile(path, encodeRun(lm, trainer, textInfo(basename(file!), ids)));
@@ -156,15 +159,19 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let smooth = NaN;
   // clipping statistics since the last evaluation: how often, and the norms before clipping
   const clipStats = { n: 0, clipped: 0, normSum: 0, normMax: 0 };
+  const skips = new SkipWarnings(say);
   const rate = () => ((trainer.step - step0) * tokensPerStep) / Math.max(1e-3, (Date.now() - t0) / 1000);
   try {
     const reason = await runTraining(trainer, val, lm.vocab, { steps, evalEvery, sampleLength, timeLimit }, {
       shouldStop: () => stop,
       onStep(r, t) {
-        smooth = Number.isNaN(smooth) ? r.loss : 0.95 * smooth + 0.05 * r.loss;
-        clipStats.n++; clipStats.normSum += r.gradNorm; clipStats.normMax = Math.max(clipStats.normMax, r.gradNorm);
-        if (r.clipped) clipStats.clipped++;
-        csv?.write(`${t.step},${r.loss},${r.gradNorm},${r.clipped ? 1 : 0},${r.lr},${r.fed},${Math.round(rate())}\n`);
+        if (r.fault) skips.skipped(r.fault, t.faults); // no update: not in the smoothed loss, the clipping statistics or the CSV
+        else {
+          smooth = Number.isNaN(smooth) ? r.loss : 0.95 * smooth + 0.05 * r.loss;
+          clipStats.n++; clipStats.normSum += r.gradNorm; clipStats.normMax = Math.max(clipStats.normMax, r.gradNorm);
+          if (r.clipped) clipStats.clipped++;
+          csv?.write(`${t.step},${r.loss},${r.gradNorm},${r.clipped ? 1 : 0},${r.lr},${r.fed},${Math.round(rate())}\n`);
+        }
         if (quiet) return;
         const elapsed = (Date.now() - t0) / 1000, perStep = elapsed / (t.step - step0);
         let eta = (steps - t.step) * perStep;
@@ -173,7 +180,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
           `grad norm ${r.gradNorm.toPrecision(3)}${r.clipped ? ' (clipped)' : ''} | ` +
           `${cfg.feed === 'teacher' ? '' : `fed back ${(100 * r.fed).toFixed(0)}% | `}` +
           `${cfg.pascanu ? `Ω ${r.regularizer.toFixed(4)} | ` : ''}` +
-          `${Math.round(rate()).toLocaleString('en')} tok/s | ETA ${formatDuration(eta)}`;
+          `${Math.round(rate()).toLocaleString('en')} tok/s | ETA ${formatDuration(eta)}${skippedNote(t.faults)}`;
         if (progress.live) progress.status(line);
         else if (t.step % logEvery === 0) progress.log(line);
       },
@@ -186,7 +193,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         say(`step ${e.step} | epoch ${e.epochs.toFixed(2)} | train loss ${e.trainLoss.toFixed(4)} | val loss ${val} | ` +
           `grad norm mean ${(cs.normSum / Math.max(1, cs.n)).toPrecision(3)} max ${cs.normMax.toPrecision(3)}` +
           `${clipOn ? `, clipped ${cs.clipped}/${cs.n} (${((100 * cs.clipped) / Math.max(1, cs.n)).toFixed(0)}%)` : ''} | ` +
-          `${Math.round(rate()).toLocaleString('en')} tok/s`);
+          `${Math.round(rate()).toLocaleString('en')} tok/s${skippedNote(trainer.faults)}`);
         Object.assign(clipStats, { n: 0, clipped: 0, normSum: 0, normMax: 0 });
         if (e.sample) say(`---- sample at step ${e.step} ----\n${e.sample}\n----`);
       },
@@ -197,15 +204,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
       return 130;
     }
     const bestVal = Number.isFinite(trainer.bestVal) ? `, best val loss ${trainer.bestVal.toFixed(4)} nats (${(trainer.bestVal / Math.LN2).toFixed(3)} bpc)` : '';
-    say(`done at step ${trainer.step} (${reason === 'time' ? 'time limit' : 'all steps'}) in ${formatDuration((Date.now() - t0) / 1000)}${bestVal}\n` +
+    const skipped = trainer.faults.skipped ? `, ${trainer.faults.skipped} skipped` : '';
+    say(`done at step ${trainer.step} (${reason === 'time' ? 'time limit' : 'all steps'}${skipped}) in ${formatDuration((Date.now() - t0) / 1000)}${bestVal}\n` +
       `checkpoints: ${best} (best), ${latest} (latest)\nsample more with: rnnkit sample ${best} --length 1000`);
     return 0;
   } catch (e) {
-    if (e instanceof NonFiniteError) {
-      progress.clear();
-      throw new UserError(`${e.message}; checkpoints in ${outDir} are from earlier steps and untouched`);
-    }
-    throw e;
+    progress.clear();
+    throw faultStop(e, outDir, 'steps');
   } finally {
     progress.clear();
     await csv?.close();

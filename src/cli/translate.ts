@@ -17,7 +17,7 @@ import { readTextFile } from '../node/files.js';
 import { readModelFile } from '../node/checkpoint-file.js';
 import { getBackend } from '../backend/registry.js';
 import { expectPositionals, flagHelp, parseFlags, type FlagTable } from './flags.js';
-import { FIXED_ON_RESUME, OPTIM_FLAGS, RUN_FLAGS, checkResumable, exampleTrainConfig, loadResume, outDirOf, runExamples } from './example-run.js';
+import { FIXED_ON_RESUME, OPTIM_FLAGS, RUN_FLAGS, checkResumable, exampleTrainConfig, faultPolicy, loadResume, outDirOf, runExamples } from './example-run.js';
 import { fingerprint, noteUnknown, readLines } from './text-input.js';
 import { Progress } from './progress.js';
 
@@ -137,7 +137,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     return { score: e.bleu, loss: e.loss, metrics: { bleu: e.bleu, exact: e.exactMatch } };
   };
   const res = await runExamples({
-    command: 'translate train', trainer, validate, outDir: outDirOf(f, 'translate'), timeLimit: f.num('time-limit'), quiet: f.bool('quiet'), logEvery: f.num('log-every'),
+    command: 'translate train', trainer, validate, outDir: outDirOf(f, 'translate'), timeLimit: f.num('time-limit'), quiet: f.bool('quiet'), logEvery: f.num('log-every'), faults: faultPolicy(f),
     describe: (v) => `val BLEU ${v.metrics['bleu']!.toFixed(2)}, exact ${(100 * v.metrics['exact']!).toFixed(1)}%`,
     encode: (t, md) => encodeSeq2Seq(bundle, t, md), runInfo: { data },
     resumeCommand: `rnnkit translate train ${file}${f.given('val') ? ` --val ${f.str('val')}` : ''}`,

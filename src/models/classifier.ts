@@ -9,6 +9,7 @@ import { linearForward, linearBackward, linearSpecs, uniformInit } from '../nn/l
 import { DropoutLayer } from '../nn/dropout.js';
 import { poolForward, poolBackward, POOLS, type Pool } from '../nn/pool.js';
 import { oneOf, shown } from './config-checks.js';
+import { checkFinite } from './sample.js';
 import { SequenceEncoder, checkEncoderConfig, encoderParamSpecs, type EncoderConfig, type Sequence } from './encoder.js';
 
 export interface ClassifierConfig extends EncoderConfig {
@@ -114,6 +115,7 @@ export class Classifier {
   /** Class probabilities (B, C) of the last forward, rows in the batch's order. */
   probabilities(): Float64Array {
     const { num_classes: C } = this.config, B = this.B, out = new Float64Array(B * C), l = this.logits, order = this.encoder.order;
+    checkFinite(l, 0, B * C, 'on this input');
     for (let i = 0; i < B; i++) {
       let max = -Infinity, sum = 0;
       for (let c = 0; c < C; c++) max = Math.max(max, l[i * C + c]!);

@@ -12,6 +12,7 @@ import { bceWithLogitsBackward, bceWithLogitsForward } from '../nn/bce.js';
 import { oneOf, positiveInts, tokenIds } from './config-checks.js';
 import { SequenceEncoder, checkEncoderConfig, encoderParamSpecs, type EncoderConfig, type Sequence } from './encoder.js';
 import { beamSearch, decodeOne, type Hypothesis, type StepDecoder } from './beam.js';
+import { checkFinite } from './sample.js';
 
 export type GeneratorOutput = 'tokens' | 'bernoulli';
 
@@ -209,6 +210,7 @@ export class Generator {
       this.decoder.step(x, 1, st.h, st.c);
       const o = this.decoder.stepOutput();
       linearForward(z, o.a, o.off, this.params.get('head.weight'), this.params.get('head.bias'), 1, H, D);
+      checkFinite(z, 0, D, 'while drawing');
       for (let j = 0; j < D; j++) {
         const p = 1 / (1 + Math.exp(-z[j]!));
         out[t * D + j] = p;
@@ -255,6 +257,7 @@ class GeneratorSteps implements StepDecoder {
     if (this.logits.length < K * V) this.logits = allocArray(K * V, g.dtype);
     const o = g.decoder.stepOutput();
     linearForward(this.logits, o.a, o.off, g.params.get('head.weight'), g.params.get('head.bias'), K, H, V);
+    checkFinite(this.logits, 0, K * V, 'while decoding');
     return logSoftmaxRows(this.logits, K, V, this.temperature, this.tmp.length >= K * V ? this.tmp : (this.tmp = new Float64Array(K * V)));
   }
 

@@ -15,9 +15,17 @@ export interface SampleOptions {
   rng?: Rng;
 }
 
+/** A model's outputs that are NaN or infinite. */
+export class NonFiniteOutputError extends UserError {}
+
 /** The error when a model's outputs overflow float32 (weights of absurd size: a corrupt or diverged checkpoint). */
-export function nonFiniteError(what: string): UserError {
-  return new UserError(`the model computed non-finite values (NaN or infinity) ${what}: its weights overflow float32 (a corrupt or diverged checkpoint?)`);
+export function nonFiniteError(what: string): NonFiniteOutputError {
+  return new NonFiniteOutputError(`the model computed non-finite values (NaN or infinity) ${what}: its weights overflow float32 (a corrupt or diverged checkpoint?)`);
+}
+
+/** Refuses entries [from, to) of a model's outputs that are NaN or infinite (nonFiniteError). */
+export function checkFinite(a: ArrayLike<number>, from: number, to: number, what: string): void {
+  for (let i = from; i < to; i++) if (!Number.isFinite(a[i]!)) throw nonFiniteError(what);
 }
 
 /** Yields generated characters one by one (the prime is not yielded). */

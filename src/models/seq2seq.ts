@@ -15,6 +15,7 @@ import { GlobalAttention, type AttentionRows, type AttentionWeights } from '../n
 import { flags, forgetBias, oneOf, positiveInts, rates, tokenIds } from './config-checks.js';
 import { SequenceEncoder, encoderParamSpecs, type EncoderConfig } from './encoder.js';
 import { beamSearch, type Hypothesis, type StepDecoder } from './beam.js';
+import { checkFinite } from './sample.js';
 import { logSoftmaxRows, reorderState } from './generator.js';
 
 /** none; luong: global attention, general score; additive: global attention, Bahdanau et al.'s additive score. */
@@ -354,6 +355,7 @@ class Seq2SeqSteps implements StepDecoder {
     }
     if (this.logits.length < K * V) this.logits = allocArray(K * V, s.dtype);
     linearForward(this.logits, top, off, s.params.get('head.weight'), s.params.get('head.bias'), K, H, V);
+    checkFinite(this.logits, 0, K * V, 'while decoding');
     if (this.lp.length < K * V) this.lp = new Float64Array(K * V);
     return logSoftmaxRows(this.logits, K, V, 1, this.lp);
   }

@@ -7,6 +7,7 @@ import { getBackend } from '../backend/registry.js';
 import { linearForward, linearBackward, linearSpecs, uniformInit } from '../nn/linear.js';
 import { DropoutLayer } from '../nn/dropout.js';
 import { positiveInts } from './config-checks.js';
+import { checkFinite } from './sample.js';
 import { SequenceEncoder, checkEncoderConfig, encoderParamSpecs, type EncoderConfig, type Sequence } from './encoder.js';
 
 export interface TaggerConfig extends EncoderConfig {
@@ -100,6 +101,7 @@ export class Tagger {
   /** The most likely tag of every token of the last forward, per sequence in batch order. */
   predictions(): Int32Array[] {
     const C = this.config.num_classes, enc = this.encoder, l = this.logits, B = enc.lay.B;
+    checkFinite(l, 0, this.N * C, 'on this input');
     const out = Array.from({ length: B }, (_, i) => new Int32Array(enc.lay.lengths[i]!));
     enc.eachRow((row, i, t) => {
       let best = 0;

@@ -11,7 +11,8 @@ import type { ParamSet } from '../core/params.js';
 import { Rng, type RngState } from '../core/rng.js';
 import { UserError } from '../core/errors.js';
 import type { TensorEntry } from '../io/safetensors.js';
-import { DEFAULT_UPDATE, NonFiniteError, Updater, type UpdateConfig } from './update.js';
+import { DEFAULT_UPDATE, Updater, type UpdateConfig } from './update.js';
+import { FaultGuard, validateDuringTraining, type Fault, type FaultState } from './faults.js';
 
 /** A model trained on batches of examples of type E. */
 export interface ExampleModel<E> {
@@ -36,13 +37,15 @@ export const DEFAULT_EXAMPLE_TRAIN: ExampleTrainConfig = { ...DEFAULT_UPDATE, lr
 
 const BUCKET_WINDOW = 50; // batches sorted together
 
-export interface ExampleStep { loss: number; gradNorm: number; clipped: boolean; lr: number; examples: number }
+/** fault: set when the step was skipped (faults.policy.onFault 'skip'): no update. */
+export interface ExampleStep { loss: number; gradNorm: number; clipped: boolean; lr: number; examples: number; fault: Fault | null }
 
 export interface ExampleTrainerMeta {
   config: ExampleTrainConfig;
   epoch: number; pos: number; step: number; lr: number; optimizerSteps: number;
   rng: { s: RngState; spare: number | null };
   best: number | null; bestEpoch: number; sinceBest: number;
+  faults?: FaultState; // absent in checkpoints from before it was kept
 }
 
 export class ExampleTrainer<E> {
@@ -53,6 +56,8 @@ export class ExampleTrainer<E> {
   pos = 0;    // next batch of the epoch
   step = 0;   // updates done
   best = -Infinity; bestEpoch = 0; sinceBest = 0; // validation score (higher is better)
+  /** Numerical faults: set faults.setPolicy({ onFault: 'skip', spike }) to skip faulty steps (default: stop the run). */
+  readonly faults = new FaultGuard();
   private plan: number[][];
 
   constructor(readonly model: ExampleModel<E>, readonly examples: readonly E[], readonly lengthOf: (e: E) => number, cfg: Partial<ExampleTrainConfig> = {}) {
@@ -102,12 +107,20 @@ export class ExampleTrainer<E> {
     const batch = this.plan[this.pos]!.map((i) => this.examples[i]!);
     this.model.zeroGrad();
     const r = this.model.batchLoss(batch, { train: true, rng: this.rng });
-    const loss = r.loss / r.count;
-    if (!Number.isFinite(loss)) throw new NonFiniteError(`loss became ${loss} at step ${this.step + 1}; stopping without saving (try a lower --lr or --clip)`);
-    this.model.batchBackward();
-    const u = this.updater.apply(this.model.params, this.model.grads, this.step + 1);
+    const { params, grads } = this.model, loss = r.loss / r.count, step = this.step + 1, faults = this.faults;
+    let fault = faults.lossFault(step, loss, params), norm = NaN, clipped = false, lr = this.lr;
+    if (!fault) {
+      this.model.batchBackward();
+      ({ norm, clipped } = this.updater.clip(grads));
+      fault = faults.gradientFault(step, loss, norm, grads);
+    }
+    if (fault) faults.skip(fault); // throws unless skipping; skipped: no update
+    else {
+      lr = this.updater.update(params, grads);
+      faults.applied(step, loss, norm, params);
+    }
     this.step++; this.pos++;
-    return { loss, gradNorm: u.norm, clipped: u.clipped, lr: u.lr, examples: batch.length };
+    return { loss, gradNorm: norm, clipped, lr, examples: batch.length, fault };
   }
 
   endEpoch(): void {
@@ -130,6 +143,7 @@ export class ExampleTrainer<E> {
       meta: {
         config: this.cfg, epoch: this.epoch, pos: this.pos, step: this.step, lr: this.updater.lr, optimizerSteps: this.updater.opt.t,
         rng: this.rng.getState(), best: Number.isFinite(this.best) ? this.best : null, bestEpoch: this.bestEpoch, sinceBest: this.sinceBest,
+        faults: this.faults.state(),
       },
     };
   }
@@ -141,6 +155,7 @@ export class ExampleTrainer<E> {
     if (!(meta.pos >= 0 && meta.pos <= this.plan.length)) throw new UserError('cannot resume: the batch position is past the end of this training set');
     this.pos = meta.pos;
     this.best = meta.best ?? -Infinity; this.bestEpoch = meta.bestEpoch; this.sinceBest = meta.sinceBest;
+    this.faults.restore(meta.faults);
     this.rng.setState(meta.rng);
   }
 }
@@ -195,7 +210,7 @@ export async function runExampleTraining<E>(t: ExampleTrainer<E>, o: ExampleRunO
   const start = Date.now(), limit = (o.timeLimit ?? 0) * 1000;
   let sum = 0, n = 0;
   const report = async () => {
-    const v = o.validate();
+    const v = validateDuringTraining(`at step ${t.step}`, o.validate);
     const best = t.recordScore(v.score);
     await hooks.onEpoch?.({ ...v, epoch: t.epoch, step: t.step, trainLoss: n ? sum / n : NaN, best }, t);
     sum = 0; n = 0;
@@ -203,7 +218,7 @@ export async function runExampleTraining<E>(t: ExampleTrainer<E>, o: ExampleRunO
   while (t.epoch < t.cfg.epochs) {
     while (t.pos < t.batchesPerEpoch) {
       const r = t.trainStep();
-      sum += r.loss; n++;
+      if (!r.fault) { sum += r.loss; n++; } // a skipped step's loss is not training's
       hooks.onStep?.(r, t);
       if (limit > 0 && Date.now() - start >= limit) { await report(); return 'time'; }
       await tick(); // lets signals (Ctrl-C) and UI events in

@@ -8,6 +8,7 @@ import type { CharLM } from '../models/char-lm.js';
 import { UserError } from '../core/errors.js';
 import { DEFAULT_TRAIN, Trainer, type TrainerMeta } from './trainer.js';
 import { splitText } from './train-text.js';
+import { faultStateProblem } from './faults.js';
 
 /** The text a run trained on: enough to tell whether a resumed run got the same one. */
 export interface TextInfo { name: string; chars: number; hash: string }
@@ -64,6 +65,8 @@ function runMetaProblem(m: unknown): string | null {
   const rng = t['rng'];
   if (!isObject(rng) || !Array.isArray(rng['s']) || rng['s'].length !== 4 || !rng['s'].every((v) => isInt(v, 0, 2 ** 32 - 1))) return 'trainer.rng.s is not four 32-bit integers';
   if (rng['spare'] !== null && !(typeof rng['spare'] === 'number' && Number.isFinite(rng['spare']))) return 'trainer.rng.spare is not a number or null';
+  const faults = faultStateProblem(t['faults']);
+  if (faults) return `trainer.${faults}`;
   if (!isObject(c)) return 'trainer.config is not an object';
   // every option of the trainer, with its default's type (the trainer checks the values' ranges)
   for (const [k, def] of Object.entries(DEFAULT_TRAIN)) {

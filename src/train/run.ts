@@ -7,8 +7,9 @@ import type { Trainer, StepResult } from './trainer.js';
 import type { CharLM } from '../models/char-lm.js';
 import type { Vocab } from '../data/vocab.js';
 import { streamLoss } from '../models/lm-loss.js';
-import { generate } from '../models/sample.js';
+import { generate, nonFiniteError } from '../models/sample.js';
 import { Rng } from '../core/rng.js';
+import { validateDuringTraining } from './faults.js';
 
 export interface RunOptions {
   steps: number;          // stop when trainer.step reaches this
@@ -20,7 +21,7 @@ export interface RunOptions {
 export interface EvalReport {
   step: number;
   epochs: number;
-  trainLoss: number;      // mean training loss since the previous evaluation
+  trainLoss: number;      // mean training loss since the previous evaluation (of the steps not skipped; NaN: none)
   valLoss: number;        // NaN without validation data
   best: boolean;          // valLoss improved on every earlier one
   sample: string;
@@ -43,7 +44,7 @@ export async function runTraining(t: Trainer<CharLM>, valIds: Int32Array, vocab:
   let sum = 0, n = 0;
   while (t.step < opts.steps) {
     const r = t.trainStep();
-    sum += r.loss; n++;
+    if (!r.fault) { sum += r.loss; n++; } // a skipped step's loss is not training's
     hooks.onStep?.(r, t);
     const timeUp = opts.timeLimit > 0 && Date.now() - start >= opts.timeLimit * 1000;
     if (t.step % opts.evalEvery === 0 || t.step === opts.steps || timeUp) {
@@ -58,7 +59,12 @@ export async function runTraining(t: Trainer<CharLM>, valIds: Int32Array, vocab:
 }
 
 function evaluate(t: Trainer<CharLM>, valIds: Int32Array, vocab: Vocab, opts: RunOptions, trainLoss: number): EvalReport {
+  return validateDuringTraining(`at step ${t.step}`, () => evaluateNow(t, valIds, vocab, opts, trainLoss));
+}
+
+function evaluateNow(t: Trainer<CharLM>, valIds: Int32Array, vocab: Vocab, opts: RunOptions, trainLoss: number): EvalReport {
   const valLoss = valIds.length > 1 ? streamLoss(t.model, valIds, t.cfg.batch, t.cfg.seq) : NaN;
+  if (valIds.length > 1 && !Number.isFinite(valLoss)) throw nonFiniteError('on the validation text');
   const best = valLoss < t.bestVal;
   if (best) t.bestVal = valLoss;
   let sample = '';

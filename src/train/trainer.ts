@@ -1,6 +1,8 @@
 // One training update of a character LM over B parallel streams: forward -> backward
-// -> clip -> update. Also holds everything a resumed run needs to continue exactly:
-// optimizer slots, RNG, data position, carried state and learning rate.
+// -> clip -> update, checked for numerical faults before the update (faults.ts: the
+// step stops the run, or is skipped with the carried state put back). Also holds
+// everything a resumed run needs to continue exactly: optimizer slots, RNG, data
+// position, carried state, learning rate and the fault counts.
 //
 // Truncated BPTT(k1, k2), k1 = cfg.seq, k2 = cfg.bptt (0 = k1): Williams & Peng's
 // BPTT(h; h') with h' = k1, h = k2. The streams advance k1 steps per update and the
@@ -31,6 +33,7 @@ import type { TensorEntry } from '../io/safetensors.js';
 import type { Optimizer } from './optim.js';
 import { DEFAULT_UPDATE, NonFiniteError, Updater, f32, restoreTensor, type UpdateConfig } from './update.js';
 import { SCHEDULES, scheduledProbability, type ScheduleName } from './schedule.js';
+import { FaultGuard, overflowSite, type Fault, type FaultState } from './faults.js';
 
 export { NonFiniteError };
 
@@ -62,6 +65,7 @@ export interface StepResult {
   feedback: number;  // probability of feeding back an input used by this update
   fed: number;       // fraction of the inputs run this update that were the model's samples
   regularizer: number; // Pascanu's Ω (unweighted) when cfg.pascanu > 0, else 0
+  fault: Fault | null; // set when the step was skipped (faults.policy.onFault 'skip'): no update
 }
 
 /**
@@ -79,6 +83,8 @@ export interface StreamModel {
   stateAt(k: number, into: RecurrentState): void;
   readonly fedBack: number;
   zeroGrad(): void;
+  /** Layer l's hidden states of the last forward, time-major ((T+1)*B, H): where a non-finite loss came from. */
+  hiddenStates?(l: number): ArrayLike<number>;
 }
 
 export class Trainer<M extends StreamModel = StreamModel> {
@@ -91,6 +97,9 @@ export class Trainer<M extends StreamModel = StreamModel> {
   epoch = 0;  // completed epochs
   chunk = 0;  // next update within the epoch: its new steps are [chunk*k1, (chunk+1)*k1)
   bestVal = Infinity; // best validation loss so far (kept by runTraining)
+  /** Numerical faults: set faults.setPolicy({ onFault: 'skip', spike }) to skip faulty steps (default: stop the run). */
+  readonly faults = new FaultGuard();
+  private before: RecurrentState | null = null; // skip mode: the carried state before the step
   private inputs: Int32Array;
   private targets: Int32Array;
 
@@ -159,6 +168,7 @@ export class Trainer<M extends StreamModel = StreamModel> {
     const win = Math.max(0, end - this.k2);      // backpropagate through steps [win, end)
     const p = this.feedProbability(this.step);
     const opts = { train: true, rng: this.rng, feedback: p };
+    if (this.faults.policy.onFault === 'skip') copyState(this.state, this.before ??= model.newState(B));
     let fed = 0;
     if (win > from) {
       // k2 < k1: the steps before the window only move the state on
@@ -174,10 +184,22 @@ export class Trainer<M extends StreamModel = StreamModel> {
     // carry the state at the next update's start; with overlapping windows it lies inside this one
     const next = this.startOf(this.chunk + 1);
     if (next < end) model.stateAt(next - win, this.state);
-    const loss = r.loss / r.count;
-    if (!Number.isFinite(loss)) throw new NonFiniteError(`loss became ${loss} at step ${this.step + 1}; stopping without saving (try a lower --lr or --clip)`);
-    const { regularizer } = model.backward(cfg.pascanu > 0 ? { pascanu: cfg.pascanu } : {});
-    const { norm, clipped, lr } = this.updater.apply(model.params, model.grads, this.step + 1);
+    const loss = r.loss / r.count, step = this.step + 1, faults = this.faults;
+    const site = Number.isFinite(loss) || !model.hiddenStates ? undefined // where a non-finite loss came from
+      : () => overflowSite(model.config.num_layers, end - win, B, model.config.hidden_size, (l) => model.hiddenStates!(l));
+    let fault = faults.lossFault(step, loss, model.params, site), regularizer = 0, norm = NaN, clipped = false, lr = this.lr;
+    if (!fault) {
+      ({ regularizer } = model.backward(cfg.pascanu > 0 ? { pascanu: cfg.pascanu } : {}));
+      ({ norm, clipped } = this.updater.clip(model.grads));
+      fault = faults.gradientFault(step, loss, norm, model.grads);
+    }
+    if (fault) {
+      faults.skip(fault); // throws unless skipping; skipped: no update, and the carried state is the one before the step
+      copyState(this.before!, this.state);
+    } else {
+      lr = this.updater.update(model.params, model.grads);
+      faults.applied(step, loss, norm, model.params);
+    }
     this.step++;
     if (++this.chunk === batches.updatesPerEpoch) {
       // streams wrap to their start, where the carried state means nothing
@@ -186,7 +208,7 @@ export class Trainer<M extends StreamModel = StreamModel> {
       model.resetState(this.state, this.rng);
       this.updater.endEpoch(this.epoch);
     }
-    return { loss, gradNorm: norm, clipped, lr, feedback: p, fed: fed / ((end - from) * B), regularizer };
+    return { loss, gradNorm: norm, clipped, lr, feedback: p, fed: fed / ((end - from) * B), regularizer, fault };
   }
 
   /**
@@ -201,7 +223,10 @@ export class Trainer<M extends StreamModel = StreamModel> {
     if (this.state.c.length) tensors.push({ name: 'train.state.c', shape: [L, B, H], data: f32(this.state.c) });
     return {
       tensors,
-      meta: { config: this.cfg, step: this.step, epoch: this.epoch, chunk: this.chunk, lr: this.lr, optimizerSteps: this.opt.t, rng: this.rng.getState(), bestVal: Number.isFinite(this.bestVal) ? this.bestVal : null },
+      meta: {
+        config: this.cfg, step: this.step, epoch: this.epoch, chunk: this.chunk, lr: this.lr, optimizerSteps: this.opt.t, rng: this.rng.getState(),
+        bestVal: Number.isFinite(this.bestVal) ? this.bestVal : null, faults: this.faults.state(),
+      },
     };
   }
 
@@ -214,8 +239,15 @@ export class Trainer<M extends StreamModel = StreamModel> {
     // the carried state is the initial one (a learned h0 gets gradient) until the windows leave step 0
     this.state.fresh = this.startOf(this.chunk) === 0;
     this.bestVal = meta.bestVal ?? Infinity;
+    this.faults.restore(meta.faults);
     this.rng.setState(meta.rng);
   }
+}
+
+function copyState(from: RecurrentState, to: RecurrentState): void {
+  to.h.set(from.h);
+  to.c.set(from.c);
+  to.fresh = !!from.fresh;
 }
 
 export interface TrainerMeta {
@@ -227,4 +259,5 @@ export interface TrainerMeta {
   optimizerSteps: number;
   rng: { s: RngState; spare: number | null };
   bestVal: number | null;
+  faults?: FaultState; // absent in checkpoints from before it was kept
 }

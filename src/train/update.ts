@@ -6,6 +6,9 @@ import { UserError } from '../core/errors.js';
 import type { TensorEntry } from '../io/safetensors.js';
 import { Optimizer, OPTIMIZERS, DEFAULT_OPTIMIZER, type OptimizerName } from './optim.js';
 import { clipByGlobalNorm, clipByValue, globalNorm } from './clip.js';
+import { NonFiniteError, gradientFault } from './faults.js';
+
+export { NonFiniteError };
 
 export interface UpdateConfig {
   optimizer: OptimizerName;
@@ -22,9 +25,6 @@ export interface UpdateConfig {
 }
 
 export const DEFAULT_UPDATE: UpdateConfig = { optimizer: 'adam', lr: 2e-3, ...DEFAULT_OPTIMIZER, clip: 5, clipValue: 0, lrDecay: 1, lrDecayAfter: 0 };
-
-/** Thrown before any update when the loss or gradient is not finite. */
-export class NonFiniteError extends UserError {}
 
 export function checkUpdateConfig(c: UpdateConfig): void {
   if (!OPTIMIZERS.includes(c.optimizer)) throw new UserError(`optimizer must be one of ${OPTIMIZERS.join(', ')}, got '${c.optimizer}'`);
@@ -43,17 +43,33 @@ export class Updater {
   }
 
   /**
-   * Clips grads (by value when clipValue is set, else by global norm when clip is),
-   * then updates params. step is the 1-based update number, for the error message.
+   * Clips grads (by value when clipValue is set, else by global norm when clip is);
+   * returns the global norm before clipping (not finite: some entry is not).
    */
-  apply(params: ParamSet, grads: ParamSet, step: number): { norm: number; clipped: boolean; lr: number } {
+  clip(grads: ParamSet): { norm: number; clipped: boolean } {
     const g = grads.data, c = this.cfg;
-    const { norm, clipped } = c.clipValue > 0 ? clipByValue(g, c.clipValue)
-      : c.clip > 0 ? clipByGlobalNorm(g, c.clip) : { norm: globalNorm(g), clipped: false };
-    if (!Number.isFinite(norm)) throw new NonFiniteError(`gradient norm became ${norm} at step ${step}; stopping without saving (try a lower --lr or --clip)`);
+    return c.clipValue > 0 ? clipByValue(g, c.clipValue) : c.clip > 0 ? clipByGlobalNorm(g, c.clip) : { norm: globalNorm(g), clipped: false };
+  }
+
+  /** An optimizer step on the (clipped) gradient; returns the learning rate used. */
+  update(params: ParamSet, grads: ParamSet): number {
     const lr = this.lr;
     this.opt.step(params, grads, lr);
-    return { norm, clipped, lr };
+    return lr;
+  }
+
+  /**
+   * clip, then update, refusing a gradient that is not finite (NonFiniteError naming
+   * its parameters). step is the 1-based update number, for the message. The
+   * trainers do the same through their FaultGuard (faults.ts), which can also skip.
+   */
+  apply(params: ParamSet, grads: ParamSet, step: number): { norm: number; clipped: boolean; lr: number } {
+    const { norm, clipped } = this.clip(grads);
+    if (!Number.isFinite(norm)) {
+      const f = gradientFault(step, null, norm, grads);
+      throw new NonFiniteError(`${f.message}; stopping without saving (try a lower --lr or --clip)`, f);
+    }
+    return { norm, clipped, lr: this.update(params, grads) };
   }
 
   /** Learning-rate decay after `epochs` completed epochs. */
