@@ -60,7 +60,7 @@ export function tempFiles(dir: string): { name: string; pid: number }[] {
 export interface KillRunSpec {
   cwd: string;
   dir: string;                      // the output directory, relative to cwd
-  fresh: string[];                  // arguments of a fresh run writing to dir
+  fresh: (dir: string) => string[]; // arguments of a fresh run writing to dir
   resume: (latest: string) => string[];
   stepOf: (line: string) => number | null;
   /** Loads a checkpoint and checks its training state: its step and the best validation result so far. Throws when it is not valid. */
@@ -70,11 +70,13 @@ export interface KillRunSpec {
   kills: number;                    // SIGKILLs wanted
   /** Checks the outcome of resuming the finished run. */
   finished: (c: Child) => void;
+  /** Checks the finished run's checkpoints in dir (against the uninterrupted run's). */
+  compare: (dir: string) => void;
   seed: number;
 }
 
 export interface KillRunStats {
-  runs: number; kills: number; writeKills: Record<WriteStage, number>; stepKills: number; startupKills: number;
+  rounds: number; runs: number; kills: number; writeKills: Record<WriteStage, number>; stepKills: number; startupKills: number;
   /** outside kills that landed inside a checkpoint write (a temp file of the killed process remained) */
   stepKillsInWrite: number;
   checkpointsChecked: number; staleRemoved: number;
@@ -82,22 +84,39 @@ export interface KillRunStats {
   bestAhead: number;
 }
 
-/** Kills and resumes the run of `spec` until it has finished; asserts the invariants after every run. */
+/**
+ * Kills and resumes the run of `spec` until it has finished, asserting the invariants
+ * after every run, then spec.compare(dir). A run that finishes before `spec.kills` kills
+ * (outside kills that land late let it run on) is followed by another in a new
+ * directory, up to 4 runs.
+ */
 export async function killAndResume(spec: KillRunSpec): Promise<KillRunStats> {
-  const rng = new Rng(spec.seed), abs = join(spec.cwd, spec.dir), latest = join(spec.dir, 'latest.safetensors');
-  const stats: KillRunStats = { runs: 0, kills: 0, writeKills: { open: 0, half: 0, fsync: 0, rename: 0 }, stepKills: 0, startupKills: 0, stepKillsInWrite: 0, checkpointsChecked: 0, staleRemoved: 0, bestAhead: 0 };
+  const rng = new Rng(spec.seed);
+  const stats: KillRunStats = { rounds: 0, runs: 0, kills: 0, writeKills: { open: 0, half: 0, fsync: 0, rename: 0 }, stepKills: 0, startupKills: 0, stepKillsInWrite: 0, checkpointsChecked: 0, staleRemoved: 0, bestAhead: 0 };
+  do {
+    const dir = stats.rounds ? `${spec.dir}-${stats.rounds + 1}` : spec.dir;
+    await killedRun(spec, dir, rng, stats);
+    stats.rounds++;
+    spec.compare(dir);
+  } while (stats.kills < spec.kills && stats.rounds < 4);
+  return stats;
+}
+
+async function killedRun(spec: KillRunSpec, dir: string, rng: Rng, stats: KillRunStats): Promise<void> {
+  const abs = join(spec.cwd, dir), latest = join(dir, 'latest.safetensors'), fresh = spec.fresh(dir);
   let step = -1;
-  for (let attempt = 0; ; attempt++) {
-    assert.ok(attempt < spec.kills * 2 + 10, `no end after ${attempt} runs (${JSON.stringify(stats)})`);
+  for (let i = 0; ; i++) {
+    assert.ok(i < spec.kills * 2 + 10, `no end after ${i} runs (${JSON.stringify(stats)})`);
     if (step === spec.finalStep) break;
     // a kill of each kind in turn, the write stages in turn; none once enough kills are done
+    const attempt = stats.runs;
     const kind = stats.kills >= spec.kills ? 'none' : (['write', 'step', 'write', 'step', 'write', 'startup'] as const)[attempt % 6]!;
     const stage = WRITE_STAGES[Math.floor(attempt / 2) % 4]!;
     const before = tempFiles(abs);
     const o = kind === 'write' ? { fault: `*:${1 + rng.int(2)}:${stage}` }
       : kind === 'step' ? { killAtStep: Math.max(step, 0) + 1 + rng.int(spec.stepsPerCheckpoint), delayMs: rng.int(25) }
       : kind === 'startup' ? { killAfterMs: rng.int(400) } : {};
-    const c = await runChild(step < 0 ? spec.fresh : spec.resume(latest), spec.cwd, { ...o, stepOf: spec.stepOf });
+    const c = await runChild(step < 0 ? fresh : spec.resume(latest), spec.cwd, { ...o, stepOf: spec.stepOf });
     stats.runs++;
     const killed = c.signal === 'SIGKILL';
     if (!killed) assert.equal(c.code, 0, `run ${attempt} (${kind}) failed:\n${c.stderr}`);
@@ -146,5 +165,4 @@ export async function killAndResume(spec: KillRunSpec): Promise<KillRunStats> {
   spec.finished(again);
   assert.equal(again.steps, 0, 'no training step after the end');
   assert.deepEqual(snapshot(), done, 'the finished run\'s files are unchanged');
-  return stats;
 }

@@ -47,21 +47,23 @@ async function exampleCheck(path: string): Promise<{ step: number; best: number 
 
 function report(name: string, s: KillRunStats): void {
   const w = s.writeKills;
-  process.stdout.write(`# ${name}: ${s.runs} runs, ${s.kills} SIGKILLs (in checkpoint writes: ${w.open} after open, ${w.half} half-way, ${w.fsync} after fsync, ` +
+  process.stdout.write(`# ${name}: ${s.rounds} killed run(s) to the end, ${s.runs} processes, ${s.kills} SIGKILLs (in checkpoint writes: ${w.open} after open, ${w.half} half-way, ${w.fsync} after fsync, ` +
     `${w.rename} after rename; ${s.stepKills} at a training step, of which ${s.stepKillsInWrite} inside a write; ${s.startupKills} at start-up), ` +
     `${s.checkpointsChecked} checkpoint loads checked, ${s.staleRemoved} stale temp files removed, ${s.bestAhead} times best a checkpoint ahead of latest\n`);
 }
 
-async function crashTest(name: string, spec: Omit<KillRunSpec, 'finalStep' | 'dir' | 'fresh' | 'cwd'>, fresh: (out: string) => string[]): Promise<void> {
+async function crashTest(name: string, spec: Omit<KillRunSpec, 'finalStep' | 'dir' | 'fresh' | 'cwd' | 'compare'>, fresh: (out: string) => string[]): Promise<void> {
   const ref = await runChild(fresh(`${name}-ref`), dir, { stepOf: spec.stepOf });
   assert.equal(ref.code, 0, ref.stderr);
   const finalStep = (await spec.check(join(dir, `${name}-ref`, 'latest.safetensors'))).step;
-  const stats = await killAndResume({ ...spec, cwd: dir, dir: `${name}-killed`, fresh: fresh(`${name}-killed`), finalStep });
+  const compare = (out: string) => {
+    for (const f of ['latest.safetensors', 'best.safetensors']) sameFile(`${out}/${f}`, `${name}-ref/${f}`, 'the killed and resumed run ends as the uninterrupted one');
+  };
+  const stats = await killAndResume({ ...spec, cwd: dir, dir: `${name}-killed`, fresh, finalStep, compare });
   report(name, stats);
   process.stdout.write(`# ${name} reference: ${ref.stderr.trim().split('\n').filter((l) => l.startsWith('done'))[0]}\n`);
   assert.ok(stats.kills >= spec.kills, `only ${stats.kills} kills`);
   for (const st of ['open', 'half', 'fsync', 'rename'] as const) assert.ok(stats.writeKills[st] >= 2, `kills after ${st}: ${stats.writeKills[st]}`);
-  for (const f of ['latest.safetensors', 'best.safetensors']) sameFile(`${name}-killed/${f}`, `${name}-ref/${f}`, 'the killed and resumed run ends as the uninterrupted one');
 }
 
 // the runs wait on fsync and process start-up more than they compute: two at a time

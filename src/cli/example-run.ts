@@ -7,7 +7,6 @@ import { NonFiniteError } from '../train/update.js';
 import { OPTIM_FLAGS, updateConfig } from './optim-flags.js';
 
 export { OPTIM_FLAGS };
-export type { DataPrint, RunState };
 import { runExampleTraining, type EpochReport, type ExampleTrainConfig, type ExampleTrainer, type ValidationReport } from '../train/examples.js';
 import { parseRunState, type DataPrint, type RunState } from '../train/example-meta.js';
 import type { TensorEntry } from '../io/safetensors.js';

@@ -12,7 +12,7 @@ function errCode(err: unknown): string | undefined {
 }
 
 /** The temp file writeFileAtomic writes `path` through: `<path>.<pid>.<12 hex digits>.tmp`. */
-export function tempPathFor(path: string): string {
+function tempPathFor(path: string): string {
   return `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
 }
 
