@@ -7,7 +7,8 @@
 // checkpoints are byte-identical to those of one uninterrupted run.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SHAKESPEARE, TINY } from './cli-helpers.js';
@@ -17,6 +18,7 @@ import { setBackend } from '../src/backend/registry.js';
 import { readCheckpointFile, readModelFile } from '../src/node/checkpoint-file.js';
 import { runMeta } from '../src/train/run-checkpoint.js';
 import { parseRunState } from '../src/train/example-meta.js';
+import { removeStaleTemps } from '../src/node/checkpoint-safety.js';
 
 setBackend('ref'); // the checks decode checkpoints in this process
 
@@ -104,4 +106,17 @@ describe('kill and resume', { concurrency: 2 }, () => {
       finished: (c) => { assert.equal(c.code, 0, c.stderr); assert.match(c.stderr, /^done after [\d.]+ epochs/m); },
     }, (out) => ['translate', 'train', 'p.tsv', '--hidden', '12', '--embedding', '8', '--batch', '8', '--seed', '3', ...common, '--out', out]);
   });
+});
+
+test('removeStaleTemps removes the temp files of dead writers of the named checkpoints only', async () => {
+  const d = join(dir, 'stale'), dead = spawnSync(process.execPath, ['-e', '']).pid!;
+  mkdirSync(d);
+  const names = [`latest.safetensors.${dead}.0123456789ab.tmp`, `best.safetensors.${dead}.ba9876543210.tmp`, // removed
+    `latest.safetensors.${process.pid}.0123456789ab.tmp`, // a live writer's
+    `other.safetensors.${dead}.0123456789ab.tmp`, `latest.safetensors.${dead}.xyz.tmp`, `latest.safetensors.${dead}.0123456789ab.tmp.bak`, 'latest.safetensors'];
+  for (const n of names) writeFileSync(join(d, n), '');
+  const removed = await removeStaleTemps(d, [join(d, 'latest.safetensors'), join(d, 'best.safetensors')]);
+  assert.deepEqual(removed.sort(), [join(d, names[1]!), join(d, names[0]!)].sort());
+  assert.deepEqual(readdirSync(d).sort(), names.slice(2).sort());
+  assert.deepEqual(await removeStaleTemps(join(dir, 'no-such-dir'), [join(dir, 'no-such-dir', 'latest.safetensors')]), []);
 });
