@@ -7,11 +7,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { CLI } from './cli-helpers.js';
 import { Rng } from '../src/core/rng.js';
 
-export const PRELOAD = pathToFileURL(new URL('./crash-preload.js', import.meta.url).pathname).href;
+export const PRELOAD = new URL('./crash-preload.js', import.meta.url).href;
 export const WRITE_STAGES = ['open', 'half', 'fsync', 'rename'] as const;
 export type WriteStage = (typeof WRITE_STAGES)[number];
 const TEMP = /\.safetensors\.(\d+)\.[0-9a-f]{12}\.tmp$/;
