@@ -10,7 +10,8 @@ import { POOLS, type Pool } from '../nn/pool.js';
 import { Classifier } from '../models/classifier.js';
 import { encodeClassifier, type ClassifierBundle } from '../models/classifier-checkpoint.js';
 import { expectKind } from '../models/checkpoints.js';
-import { ExampleTrainer, type ExampleTrainerMeta } from '../train/examples.js';
+import { ExampleTrainer } from '../train/examples.js';
+import { checkValidationData, type RunState } from '../train/example-meta.js';
 import { classifierTask, encodeText, evaluateClassifier, holdOut, textExamples, textVocabulary } from '../tasks/classify.js';
 import { classificationMetrics, formatClassReport, formatConfusion } from '../metrics/classification.js';
 import { trainBowLogReg } from '../baselines/bow-logreg.js';
@@ -91,16 +92,19 @@ async function trainCommand(argv: string[]): Promise<number> {
   const resume = f.str('resume');
   if (resume) checkResumable(f, [...FIXED_ON_RESUME, ...MODEL_FLAGS]);
   const all = await readLabelled(file!);
-  const data = { name: basename(file!), examples: all.length, hash: fingerprint(all.map((e) => `${e.label}\t${e.text}`)) };
-  let bundle: ClassifierBundle, meta: ExampleTrainerMeta | null = null, tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  const print = (name: string, items: Labelled[]) => ({ name, examples: items.length, hash: fingerprint(items.map((e) => `${e.label}\t${e.text}`)) });
+  const data = print(basename(file!), all);
+  let bundle: ClassifierBundle, state: RunState | null = null, tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   const seed = f.num('seed');
+  let fraction = f.num('val-fraction');
   if (resume) {
     const r = await loadResume(resume, 'classifier', 'classify train', data, file!);
     ({ classifier: bundle } = r.loaded);
-    meta = r.state.trainer; tensors = r.tensors;
+    state = r.state; tensors = r.tensors;
+    fraction = state.valFraction ?? fraction; // --val-fraction cannot change on resume: the run's split
   } else {
     const tokenizer: Tokenizer = { units: f.choice<Units>('units'), lowercase: f.bool('lowercase') };
-    const split = f.given('val') ? { train: all } : holdOut(all, f.num('val-fraction'), new Rng(seed * 31 + 7));
+    const split = f.given('val') ? { train: all } : holdOut(all, fraction, new Rng(seed * 31 + 7));
     const { vocab, labels } = textVocabulary(split.train, tokenizer, f.num('min-count'));
     const model = new Classifier({
       input: 'tokens', vocab_size: vocab.size, embedding_size: f.num('embedding'), cell: f.choice<CellType>('cell'),
@@ -109,10 +113,11 @@ async function trainCommand(argv: string[]): Promise<number> {
     }).init(new Rng(seed));
     bundle = { model, labels, vocab, tokenizer };
   }
-  const cfg = meta?.config ?? exampleTrainConfig(f);
-  const fraction = f.num('val-fraction');
+  const meta = state?.trainer ?? null, cfg = meta?.config ?? exampleTrainConfig(f);
   const split = f.given('val') ? { train: all, val: await readLabelled(f.str('val')!) } : holdOut(all, fraction, new Rng(cfg.seed! * 31 + 7));
   if (split.val.length === 0) throw new UserError(`${file}: too few examples to hold out a validation set; pass --val FILE`);
+  const val = print(f.str('val') ?? `${basename(file!)} (held out)`, split.val);
+  if (state) checkValidationData(state, val);
   const trainEx = textExamples(bundle, split.train, file!), valEx = textExamples(bundle, split.val, f.str('val') ?? `${file} (held out)`);
   const task = classifierTask(bundle.model);
   const trainer = new ExampleTrainer(task, trainEx, task.lengthOf, { ...cfg, epochs: f.num('epochs') });
@@ -132,7 +137,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     command: 'classify train', trainer, validate, outDir, timeLimit: f.num('time-limit'), quiet: f.bool('quiet'), logEvery: f.num('log-every'), faults: faultPolicy(f),
     describe: (v) => `val accuracy ${(100 * v.metrics['accuracy']!).toFixed(2)}% (macro-F1 ${v.metrics['macroF1']!.toFixed(3)})`,
     encode: (t, md) => encodeClassifier(bundle, t, md),
-    runInfo: { data },
+    runInfo: { data, val, valFraction: fraction },
     resumeCommand: `rnnkit classify train ${file}${f.given('val') ? ` --val ${f.str('val')}` : ''}`,
   });
   if (res.code !== 0) return res.code;

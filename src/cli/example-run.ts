@@ -8,12 +8,14 @@ import { FAULT_FLAGS, SkipWarnings, faultPolicy, faultStop, skippedNote } from '
 import type { FaultPolicy } from '../train/faults.js';
 
 export { OPTIM_FLAGS, faultPolicy };
-import { runExampleTraining, type EpochReport, type ExampleTrainConfig, type ExampleTrainer, type ExampleTrainerMeta, type ValidationReport } from '../train/examples.js';
+import { runExampleTraining, type EpochReport, type ExampleTrainConfig, type ExampleTrainer, type ValidationReport } from '../train/examples.js';
+import { parseRunState, type DataPrint, type RunState } from '../train/example-meta.js';
 import type { TensorEntry } from '../io/safetensors.js';
 import { readModelFile, writeCheckpointFile } from '../node/checkpoint-file.js';
 import { expectKind, type LoadedModel, type ModelKind } from '../models/checkpoints.js';
 import type { FlagTable, FlagValues } from './flags.js';
 import { Progress, formatDuration } from './progress.js';
+import { cleanStaleTemps } from './stale-temps.js';
 
 export const RUN_FLAGS: FlagTable = {
   batch: { arg: 'B', help: 'examples per update', def: 32, int: true, min: 1, group: 'Run' },
@@ -60,29 +62,13 @@ export interface ExampleRun<E> {
   faults: Partial<FaultPolicy>;        // from --on-fault and --spike (faultPolicy)
 }
 
-/** What a training checkpoint's `train` metadata holds: the trainer's position and the data it trained on. */
-export interface RunState { trainer: ExampleTrainerMeta; data: DataPrint; [key: string]: unknown }
-
-/** A training file's identity, so --resume refuses other data. */
-export interface DataPrint { name: string; examples: number; hash: string }
-
 /** The model, training state and tensors of a checkpoint to resume, checked against the data. */
 export async function loadResume<K extends ModelKind>(path: string, kind: K, command: string, data: DataPrint, file: string):
   Promise<{ loaded: Extract<LoadedModel, { kind: K }>; state: RunState; tensors: Map<string, { shape: number[]; data: Float32Array }> }> {
   const r = await readModelFile(path);
   const loaded = expectKind(r, kind, `${command} --resume`);
-  const raw = r.ck.metadata['train'];
-  if (!raw) throw new UserError(`${path}: checkpoint has no training state to resume (it holds only model weights)`);
-  let state: RunState;
-  try {
-    state = JSON.parse(raw) as RunState;
-  } catch {
-    throw new UserError(`${path}: the checkpoint's training state ('train' metadata) is not valid JSON`);
-  }
-  if (typeof state !== 'object' || state === null || typeof state.trainer !== 'object' || state.trainer === null) {
-    throw new UserError(`${path}: the checkpoint's training state ('train' metadata) is not a valid run`);
-  }
-  if (state.data?.hash !== data.hash) throw new UserError(`${file}: not the data this checkpoint was trained on (${state.data?.name}, ${state.data?.examples} examples)`);
+  const state = parseRunState(r.ck.metadata['train'], path);
+  if (state.data.hash !== data.hash) throw new UserError(`${file}: not the data this checkpoint was trained on (${state.data.name}, ${state.data.examples} examples)`);
   return { loaded, state, tensors: r.ck.tensors };
 }
 
@@ -102,6 +88,7 @@ export async function runExamples<E>(r: ExampleRun<E>): Promise<{ code: number; 
     const snap = t.snapshot(), state = { ...r.runInfo, trainer: snap.meta } as RunState;
     await writeCheckpointFile(path, r.encode(snap.tensors, { train: JSON.stringify(state) }));
   };
+  await cleanStaleTemps(r.outDir, [latest, best], say);
   let stop = false;
   const onSignal = () => {
     if (stop) process.exit(130);
@@ -129,8 +116,9 @@ export async function runExamples<E>(r: ExampleRun<E>): Promise<{ code: number; 
         else if (t.step % r.logEvery === 0) progress.log(line);
       },
       async onEpoch(e: EpochReport) {
-        await save(latest);
+        // best first: killed between the two, latest is the older one and the resumed run redoes both
         if (e.best) await save(best);
+        await save(latest);
         say(`epoch ${e.epoch} | step ${e.step} | train loss ${e.trainLoss.toFixed(4)} | val loss ${e.loss.toFixed(4)} | ${r.describe(e)}${e.best ? ' *best*' : ''} | ` +
           `${formatDuration((Date.now() - t0) / 1000)}${skippedNote(t.faults)}`);
       },

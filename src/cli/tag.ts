@@ -10,6 +10,7 @@ import { Tagger } from '../models/tagger.js';
 import { encodeTagger, type TaggerBundle } from '../models/task-checkpoints.js';
 import { expectKind } from '../models/checkpoints.js';
 import { ExampleTrainer, type ExampleTrainerMeta } from '../train/examples.js';
+import { checkValidationData } from '../train/example-meta.js';
 import { evaluateTagger, predictTags, tagExamples, tagVocabulary, taggerTask, tokenKey, type TagEvaluation } from '../tasks/tag.js';
 import { readTextFile } from '../node/files.js';
 import { readModelFile } from '../node/checkpoint-file.js';
@@ -83,14 +84,17 @@ async function trainCommand(argv: string[]): Promise<number> {
   const resume = f.str('resume');
   if (resume) checkResumable(f, [...FIXED_ON_RESUME, ...MODEL_FLAGS]);
   const all = await readConll(file!);
-  const data = { name: basename(file!), examples: all.length, hash: fingerprint(all.map((s) => s.tokens.join('\u0001') + '\t' + s.tags.join('\u0001'))) };
+  const print = (name: string, items: TaggedSequence[]) => ({ name, examples: items.length, hash: fingerprint(items.map((s) => s.tokens.join('\u0001') + '\t' + s.tags.join('\u0001'))) });
+  const data = print(basename(file!), all);
   const split = f.given('val') ? { train: all, val: await readConll(f.str('val')!) } : { train: all.filter((_, i) => i % 10 !== 9), val: all.filter((_, i) => i % 10 === 9) };
   if (split.val.length === 0) throw new UserError(`${file}: too few sequences to hold out a validation set; pass --val FILE`);
+  const val = print(f.str('val') ?? `${basename(file!)} (held out)`, split.val);
   let bundle: TaggerBundle, meta: ExampleTrainerMeta | null = null, tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   if (resume) {
     const r = await loadResume(resume, 'tagger', 'tag train', data, file!);
     ({ tagger: bundle } = r.loaded);
     meta = r.state.trainer; tensors = r.tensors;
+    checkValidationData(r.state, val);
   } else {
     const t: Tokenizer = { units: f.choice<Units>('units'), lowercase: f.bool('lowercase') };
     const v = tagVocabulary(split.train, t, f.num('min-count'), file!);
@@ -115,7 +119,7 @@ async function trainCommand(argv: string[]): Promise<number> {
   const res = await runExamples({
     command: 'tag train', trainer, validate, outDir: outDirOf(f, 'tag'), timeLimit: f.num('time-limit'), quiet: f.bool('quiet'), logEvery: f.num('log-every'), faults: faultPolicy(f),
     describe: (v) => `val accuracy ${(100 * v.metrics['accuracy']!).toFixed(2)}% (baseline ${(100 * v.metrics['baseline']!).toFixed(2)}%)`,
-    encode: (t, md) => encodeTagger(bundle, t, md), runInfo: { data },
+    encode: (t, md) => encodeTagger(bundle, t, md), runInfo: { data, val },
     resumeCommand: `rnnkit tag train ${file}${f.given('val') ? ` --val ${f.str('val')}` : ''}`,
   });
   if (res.code !== 0) return res.code;

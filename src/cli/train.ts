@@ -5,6 +5,7 @@ import { expectPositionals, flagHelp, parseFlags, type FlagTable } from './flags
 import { OPTIM_FLAGS, updateConfig } from './optim-flags.js';
 import { FAULT_FLAGS, SkipWarnings, describePolicy, faultPolicy, faultStop, skippedNote } from './fault-flags.js';
 import { checkResumable } from './example-run.js';
+import { cleanStaleTemps } from './stale-temps.js';
 import { Progress, formatDuration } from './progress.js';
 import { UserError } from '../core/errors.js';
 import { readTextFile } from '../node/files.js';
@@ -145,6 +146,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   const save = (path: string) => writeCheckpointFile(path, encodeRun(lm, trainer, textInfo(basename(file!), ids)));
   const latest = join(outDir, 'latest.safetensors'), best = join(outDir, 'best.safetensors');
+  await cleanStaleTemps(outDir, [latest, best], say);
 
   let stop = false;
   const onSignal = () => {
@@ -185,8 +187,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
         else if (t.step % logEvery === 0) progress.log(line);
       },
       async onEval(e: EvalReport) {
-        await save(latest);
+        // best first: killed between the two, latest is the older one and the resumed run redoes both
         if (e.best) await save(best);
+        await save(latest);
         if (quiet) return;
         const val = Number.isNaN(e.valLoss) ? 'n/a' : `${e.valLoss.toFixed(4)} nats (${(e.valLoss / Math.LN2).toFixed(3)} bpc)${e.best ? ' *best*' : ''}`;
         const cs = clipStats, clipOn = cfg.clip > 0 || cfg.clipValue > 0;

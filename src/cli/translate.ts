@@ -10,6 +10,7 @@ import { ATTENTIONS, Seq2Seq, type AttentionKind } from '../models/seq2seq.js';
 import { encodeSeq2Seq, type Seq2SeqBundle } from '../models/task-checkpoints.js';
 import { expectKind } from '../models/checkpoints.js';
 import { ExampleTrainer, type ExampleTrainerMeta } from '../train/examples.js';
+import { checkValidationData } from '../train/example-meta.js';
 import { attentionMap, encodeSource, evaluateTranslation, pairExamples, seq2seqTask, translateText, translationVocabularies } from '../tasks/translate.js';
 import { writeFileAtomic } from '../node/files.js';
 import { svgToPng } from '../viz/png.js';
@@ -103,14 +104,17 @@ async function trainCommand(argv: string[]): Promise<number> {
   const resume = f.str('resume');
   if (resume) checkResumable(f, [...FIXED_ON_RESUME, ...MODEL_FLAGS]);
   const all = await readPairs(file!);
-  const data = { name: basename(file!), examples: all.length, hash: fingerprint(all.map((p) => `${p.source}\t${p.target}`)) };
+  const print = (name: string, items: Pair[]) => ({ name, examples: items.length, hash: fingerprint(items.map((p) => `${p.source}\t${p.target}`)) });
+  const data = print(basename(file!), all);
   const split = f.given('val') ? { train: all, val: await readPairs(f.str('val')!) } : { train: all.filter((_, i) => i % 20 !== 19), val: all.filter((_, i) => i % 20 === 19) };
   if (split.val.length === 0) throw new UserError(`${file}: too few pairs to hold out a validation set; pass --val FILE`);
+  const val = print(f.str('val') ?? `${basename(file!)} (held out)`, split.val);
   let bundle: Seq2SeqBundle, meta: ExampleTrainerMeta | null = null, tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   if (resume) {
     const r = await loadResume(resume, 'seq2seq', 'translate train', data, file!);
     ({ seq2seq: bundle } = r.loaded);
     meta = r.state.trainer; tensors = r.tensors;
+    checkValidationData(r.state, val);
   } else {
     const lc = f.bool('lowercase');
     const st = { units: f.choice<Units>('source-units'), lowercase: lc }, tt = { units: f.choice<Units>('target-units'), lowercase: lc };
@@ -139,7 +143,7 @@ async function trainCommand(argv: string[]): Promise<number> {
   const res = await runExamples({
     command: 'translate train', trainer, validate, outDir: outDirOf(f, 'translate'), timeLimit: f.num('time-limit'), quiet: f.bool('quiet'), logEvery: f.num('log-every'), faults: faultPolicy(f),
     describe: (v) => `val BLEU ${v.metrics['bleu']!.toFixed(2)}, exact ${(100 * v.metrics['exact']!).toFixed(1)}%`,
-    encode: (t, md) => encodeSeq2Seq(bundle, t, md), runInfo: { data },
+    encode: (t, md) => encodeSeq2Seq(bundle, t, md), runInfo: { data, val },
     resumeCommand: `rnnkit translate train ${file}${f.given('val') ? ` --val ${f.str('val')}` : ''}`,
   });
   if (res.code !== 0) return res.code;

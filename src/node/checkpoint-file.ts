@@ -1,5 +1,6 @@
 // Checkpoint files on disk (Node only): atomic writes, one-line errors naming the file.
 import { readBinaryFile, writeFileAtomic } from './files.js';
+import { checkpointWriteError, inodeOf } from './checkpoint-safety.js';
 import { decodeCheckpoint, type DecodedCheckpoint } from '../models/charlm-checkpoint.js';
 import { readModel, type ReadModel } from '../models/checkpoints.js';
 import { UserError } from '../core/errors.js';
@@ -10,9 +11,18 @@ export async function readCheckpointFile(path: string): Promise<DecodedCheckpoin
   return decodeCheckpoint(bytes, path);
 }
 
-/** temp file + fsync + rename: a crash never leaves a half-written checkpoint behind. */
+/**
+ * temp file + fsync + rename: a crash never leaves a half-written checkpoint behind.
+ * A failed write (disk full, read-only, ...) is a one-line UserError that says whether
+ * the previous checkpoint is intact.
+ */
 export async function writeCheckpointFile(path: string, bytes: Uint8Array): Promise<void> {
-  await writeFileAtomic(path, bytes);
+  const before = await inodeOf(path);
+  try {
+    await writeFileAtomic(path, bytes);
+  } catch (err) {
+    throw await checkpointWriteError(path, err, before);
+  }
 }
 
 /** Any model checkpoint, read by the codec its kind names (models/checkpoints.ts). */

@@ -11,6 +11,18 @@ function errCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined;
 }
 
+/** The temp file writeFileAtomic writes `path` through: `<path>.<pid>.<12 hex digits>.tmp`. */
+function tempPathFor(path: string): string {
+  return `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+}
+
+/** The pid in the name of a temp file of writeFileAtomic's for `base` (a file name), or null when `name` is not one. */
+export function tempFileOwner(name: string, base: string): number | null {
+  if (!name.startsWith(`${base}.`)) return null;
+  const m = /^\.(\d{1,10})\.[0-9a-f]{12}\.tmp$/.exec(name.slice(base.length));
+  return m ? Number(m[1]) : null;
+}
+
 /**
  * Write `data` so that `path` holds either the old or the new content, never a partial
  * file: write a temp file in the same directory (rename is only atomic within one
@@ -20,7 +32,7 @@ function errCode(err: unknown): string | undefined {
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const tmp = tempPathFor(path);
   let fh: FileHandle | undefined;
   try {
     fh = await open(tmp, 'wx');

@@ -215,6 +215,9 @@ export async function runExampleTraining<E>(t: ExampleTrainer<E>, o: ExampleRunO
     await hooks.onEpoch?.({ ...v, epoch: t.epoch, step: t.step, trainLoss: n ? sum / n : NaN, best }, t);
     sum = 0; n = 0;
   };
+  const patienceOut = () => t.cfg.patience > 0 && t.sinceBest >= t.cfg.patience;
+  // resumed from the checkpoint an early stop wrote last: the run is over, as it was then
+  if (t.pos === 0 && patienceOut()) return 'early';
   while (t.epoch < t.cfg.epochs) {
     while (t.pos < t.batchesPerEpoch) {
       const r = t.trainStep();
@@ -226,7 +229,7 @@ export async function runExampleTraining<E>(t: ExampleTrainer<E>, o: ExampleRunO
     }
     t.endEpoch();
     await report();
-    if (t.cfg.patience > 0 && t.sinceBest >= t.cfg.patience) return 'early';
+    if (patienceOut()) return 'early';
   }
   return 'epochs';
 }
