@@ -43,6 +43,7 @@ export { corpusBleu, sacreBleu, tokenize13a, type BleuResult } from './metrics/b
 export { classificationMetrics, formatClassReport, formatConfusion, type ClassificationMetrics } from './metrics/classification.js';
 export { levenshtein, tokenErrorRate } from './metrics/edit-distance.js';
 export { Vocab } from './data/vocab.js';
+export { tokenIdArray, type TokenIds } from './data/token-ids.js';
 export { Rng } from './core/rng.js';
 export { UserError } from './core/errors.js';
 export { Trainer, DEFAULT_TRAIN, NonFiniteError, FEED_MODES, type FeedMode, type TrainConfig, type StepResult } from './train/trainer.js';

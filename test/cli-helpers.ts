@@ -13,12 +13,12 @@ export const SHAKESPEARE = join(ROOT, 'data', 'tinyshakespeare.txt');
 export const TINY = ['--layers', '1', '--hidden', '16', '--embedding', '8', '--batch', '4', '--seq', '16', '--sample-length', '0'];
 
 export interface RunResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-export interface RunOpts { cwd?: string; timeoutMs?: number; onOutput?: (all: string, child: ChildProcess) => void }
+export interface RunOpts { cwd?: string; timeoutMs?: number; onOutput?: (all: string, child: ChildProcess) => void; env?: Record<string, string> }
 
 /** A runner whose default working directory is cwd() (a per-file temp dir). */
 export function cliRunner(cwd: () => string): (args: string[], opts?: RunOpts) => Promise<RunResult> {
   return (args, opts = {}) => {
-    const env = { ...process.env };
+    const env = { ...process.env, ...opts.env };
     delete env['RNNKIT_DEBUG'];
     delete env['NODE_TEST_CONTEXT'];
     return new Promise((resolve, reject) => {

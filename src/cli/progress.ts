@@ -29,6 +29,14 @@ export class Progress {
   }
 }
 
+/** Bytes in decimal units: 950 B, 12.3 MB, 1.00 GB. */
+export function formatBytes(n: number): string {
+  if (n < 1e3) return `${n} B`;
+  const [d, u] = n < 1e6 ? [1e3, 'kB'] : n < 1e9 ? [1e6, 'MB'] : [1e9, 'GB'];
+  const x = n / d;
+  return `${x.toFixed(x < 10 ? 2 : x < 100 ? 1 : 0)} ${u}`;
+}
+
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
   const s = Math.round(seconds);

@@ -6,14 +6,15 @@ import { OPTIM_FLAGS, updateConfig } from './optim-flags.js';
 import { FAULT_FLAGS, SkipWarnings, describePolicy, faultPolicy, faultStop, skippedNote } from './fault-flags.js';
 import { checkResumable } from './example-run.js';
 import { cleanStaleTemps } from './stale-temps.js';
-import { Progress, formatDuration } from './progress.js';
+import { Progress, formatBytes, formatDuration } from './progress.js';
 import { UserError } from '../core/errors.js';
-import { readTextFile } from '../node/files.js';
+import { readCorpus, type CorpusPass } from '../node/corpus.js';
 import { readCheckpointFile, writeCheckpointFile } from '../node/checkpoint-file.js';
 import { LanguageModel } from '../models/language-model.js';
 import { CELL_TYPES, type CellType } from '../nn/recurrent.js';
 import { Trainer, FEED_MODES, type FeedMode, type TrainConfig } from '../train/trainer.js';
-import { encodeRun, resumeTrainer, runMeta, textInfo } from '../train/run-checkpoint.js';
+import { encodeRun, fingerprint, resumeTrainer, runMeta, type TextInfo } from '../train/run-checkpoint.js';
+import { recode, type TokenIds } from '../data/token-ids.js';
 import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
 import { INITIAL_STATES, isReferenceConfig, type CharLM, type InitialState } from '../models/char-lm.js';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -47,6 +48,7 @@ const FLAGS: FlagTable = {
   'time-limit': { arg: 'S', help: 'stop after S seconds (checkpoint saved)', def: 0, min: 0 },
   ...FAULT_FLAGS,
   'eval-every': { arg: 'N', help: 'steps between validation, sample, checkpoint', def: 250, int: true, min: 1 },
+  'val-max-chars': { arg: 'N', help: 'validate on at most the first N characters of the validation text', def: 1_000_000, int: true, min: 2 },
   'sample-length': { arg: 'N', help: 'characters sampled at each evaluation', def: 200, int: true, min: 0 },
   'log-every': { arg: 'N', help: 'steps between log lines when not on a terminal', def: 50, int: true, min: 1 },
   'log-csv': { arg: 'FILE', help: 'one line per update: step, loss, gradient norm before clipping, clipped, lr, fed-back fraction, tokens/s' },
@@ -61,7 +63,9 @@ export const TRAIN_HELP = `Usage: rnnkit train <text-file> [options]
 
 Trains a character-level language model on a UTF-8 text file. The text is split
 90/5/5 in order into train/validation/test; the vocabulary is every character of
-the file. B streams of the training text advance k1 steps per update, carrying
+the file. The file is read in chunks, never whole: memory is the model plus 1, 2
+or 4 bytes per character (by vocabulary size), so it may be larger than memory
+would hold as text. B streams of the training text advance k1 steps per update, carrying
 each stream's hidden state forward; each update backpropagates through the last
 k2 steps (truncated BPTT(k1, k2); docs/training.md).
 
@@ -72,7 +76,7 @@ Ctrl-C stops after the current step and writes DIR/latest.safetensors.
 /** Options that fix the model or the optimization; a resumed run takes them from its checkpoint. */
 const FIXED_ON_RESUME = ['cell', 'layers', 'hidden', 'embedding', 'dropout', 'batch', 'seq', ...Object.keys(OPTIM_FLAGS), 'seed', 'preset',
   'recurrent-dropout', 'layer-norm', 'forget-bias', 'init-state', 'init-noise', 'sum-outputs', 'bptt', 'feed', 'schedule',
-  'schedule-steps', 'feed-max', 'pascanu'];
+  'schedule-steps', 'feed-max', 'pascanu', 'val-max-chars'];
 
 const PRESETS: Record<string, Record<string, string>> = {
   // Sized so two minutes on two cores (native or wasm backend) give play-like samples.
@@ -92,16 +96,18 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const outDir = f.given('out') || !resume ? f.str('out')! : dirname(resume);
   const evalEvery = f.num('eval-every'), sampleLength = f.num('sample-length'), logEvery = f.num('log-every'), timeLimit = f.num('time-limit');
 
-  const text = await readTextFile(file!, 'text file');
+  const progress = new Progress();
+  const corpus = await readCorpus(file!, quiet ? { what: 'text file' } : { what: 'text file', onProgress: readingProgress(progress, file!) });
   let lm: LanguageModel, trainer: Trainer<CharLM>;
-  let ids: Int32Array;
+  let ids: TokenIds = corpus.ids, resumedText: TextInfo | null = null;
   if (resume) {
     const ck = await readCheckpointFile(resume);
     const meta = runMeta(ck, resume);
     if (!meta) throw new UserError(`${resume}: checkpoint has no training state to resume (it holds only model weights)`);
     lm = new LanguageModel(ck.model, ck.vocab);
-    ids = lm.vocab.encode(text, file!);
+    ids = recode(ids, corpus.vocab, lm.vocab, file!);
     trainer = resumeTrainer(lm.net, ck, meta, ids, file!);
+    resumedText = meta.text;
   } else {
     const cfg: Partial<TrainConfig> = {
       ...updateConfig(f), batch: f.num('batch'), seq: f.num('seq'), bptt: f.set('bptt') ? f.num('bptt') : 0,
@@ -118,22 +124,24 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (cfg.pascanu && f.bool('layer-norm')) throw new UserError('--pascanu cannot be combined with --layer-norm');
     if (cfg.pascanu && f.set('recurrent-dropout')) throw new UserError('--pascanu cannot be combined with --recurrent-dropout');
     if (f.set('forget-bias') && cell !== 'lstm') throw new UserError(`--forget-bias is for LSTM cells, not ${cell}`);
-    lm = LanguageModel.create(text, {
+    lm = LanguageModel.withVocab(corpus.vocab, {
       cell, num_layers: f.num('layers'), hidden_size: f.num('hidden'), embedding_size: f.num('embedding'),
       dropout: f.num('dropout'), recurrent_dropout: f.num('recurrent-dropout'), layer_norm: f.bool('layer-norm'),
       forget_bias: f.str('forget-bias') === 'none' ? null : f.num('forget-bias'),
       initial_state: initState, initial_noise: initState === 'noisy' ? f.num('init-noise') : 0, sum_outputs: f.bool('sum-outputs'),
     }, cfg.seed);
-    ids = lm.vocab.encode(text, file!);
     trainer = new Trainer(lm.net, splitText(ids).train, cfg);
   }
   trainer.faults.setPolicy(faultPolicy(f));
-  const { val } = splitText(ids);
+  // validation reads a bounded prefix of its split: 5% of a 1 GB corpus would take minutes per evaluation
+  const valAll = splitText(ids).val;
+  const val = valAll.subarray(0, resume ? resumedText!.valChars ?? valAll.length : Math.min(valAll.length, f.num('val-max-chars')));
+  // the hash over every id is computed once (resumeTrainer has checked the checkpoint's)
+  const info: TextInfo = { name: basename(file!), chars: ids.length, hash: resumedText?.hash ?? fingerprint(ids), ...(val.length < valAll.length ? { valChars: val.length } : {}) };
   const steps = f.set('steps') ? f.num('steps') : Math.max(1, Math.round(f.num('epochs') * trainer.batches.chunksPerEpoch));
   if (resume && trainer.step >= steps) throw new UserError(`${resume}: already at step ${trainer.step}; pass a larger --steps or --epochs to continue`);
 
   const csv = f.set('log-csv') ? await openLog(f.str('log-csv')!, !!resume) : null;
-  const progress = new Progress();
   const say = (line: string) => { if (!quiet) progress.log(line); };
   const c = lm.config, cfg = trainer.cfg;
   say(`rnnkit train: ${file} (${ids.length.toLocaleString('en')} chars, vocab ${lm.vocab.size}), ` +
@@ -143,8 +151,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     `${resume ? `resuming at step ${trainer.step}, ` : ''}training to step ${steps}${timeLimit ? ` or ${formatDuration(timeLimit)}` : ''}`);
   const extras = [describeOptions(lm.config, cfg), describePolicy(trainer.faults.policy)].filter(Boolean).join(', ');
   if (extras) say(`  ${extras}`);
+  if (val.length < valAll.length) say(`  validation on the first ${val.length.toLocaleString('en')} of ${valAll.length.toLocaleString('en')} validation characters (--val-max-chars)`);
 
-  const save = (path: string) => writeCheckpointFile(path, encodeRun(lm, trainer, textInfo(basename(file!), ids)));
+  const save = (path: string) => writeCheckpointFile(path, encodeRun(lm, trainer, info));
   const latest = join(outDir, 'latest.safetensors'), best = join(outDir, 'best.safetensors');
   await cleanStaleTemps(outDir, [latest, best], say);
 
@@ -220,6 +229,18 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Progress of reading a big corpus: a live line on a terminal, a line per pass elsewhere. */
+function readingProgress(progress: Progress, file: string): (pass: CorpusPass, done: number, total: number) => void {
+  let shown: CorpusPass | null = null;
+  return (pass, done, total) => {
+    if (total < 32e6) return; // small files read in well under a second
+    const what = pass === 'vocabulary' ? 'pass 1 of 2 (characters)' : 'pass 2 of 2 (token ids)';
+    if (progress.live) progress.status(`reading ${file} (${formatBytes(total)}): ${what} ${Math.floor((100 * done) / total)}%`);
+    else if (shown !== pass) progress.log(`reading ${file} (${formatBytes(total)}): ${what}...`);
+    shown = pass;
+  };
 }
 
 /** The non-default model and training options, for the header of the log. */

@@ -4,12 +4,13 @@
 // continues the same text. Truncated BPTT with k2 != k1 reads other windows of the
 // streams (fillWindow): the k2 steps that end where the current chunk ends.
 import { UserError } from '../core/errors.js';
+import type { TokenIds } from './token-ids.js';
 
 export class StreamBatches {
   readonly streamLen: number;      // tokens per stream that are inputs
   readonly chunksPerEpoch: number; // floor(streamLen / T): chunks of T steps, one per update
 
-  constructor(readonly ids: Int32Array, readonly B: number, readonly T: number, what = 'training text') {
+  constructor(readonly ids: TokenIds, readonly B: number, readonly T: number, what = 'training text') {
     this.streamLen = Math.floor((ids.length - 1) / B);
     this.chunksPerEpoch = Math.floor(this.streamLen / T);
     if (this.chunksPerEpoch < 1) {

@@ -29,6 +29,10 @@ export class Vocab {
     return this.index.has(ch);
   }
 
+  id(ch: string): number | undefined {
+    return this.index.get(ch);
+  }
+
   /** Token ids of text; characters outside the vocabulary are an error that lists them. */
   encode(text: string, what = 'text'): Int32Array {
     const ids: number[] = [];
@@ -38,11 +42,7 @@ export class Vocab {
       if (id === undefined) (unknown ??= new Set()).add(ch);
       else ids.push(id);
     }
-    if (unknown) {
-      const list = [...unknown].slice(0, 20).map((c) => JSON.stringify(c)).join(' ');
-      const more = unknown.size > 20 ? ` and ${unknown.size - 20} more` : '';
-      throw new UserError(`${what} has ${unknown.size} character(s) not in the model's vocabulary: ${list}${more}`);
-    }
+    if (unknown) throw unknownCharsError(what, unknown);
     return Int32Array.from(ids);
   }
 
@@ -51,4 +51,11 @@ export class Vocab {
     for (let i = 0; i < ids.length; i++) s += this.chars[ids[i]!];
     return s;
   }
+}
+
+/** Vocab.encode's error for characters outside the vocabulary. */
+export function unknownCharsError(what: string, unknown: ReadonlySet<string>): UserError {
+  const list = [...unknown].slice(0, 20).map((c) => JSON.stringify(c)).join(' ');
+  const more = unknown.size > 20 ? ` and ${unknown.size - 20} more` : '';
+  return new UserError(`${what} has ${unknown.size} character(s) not in the model's vocabulary: ${list}${more}`);
 }

@@ -22,7 +22,11 @@ export class LanguageModel {
 
   /** A freshly initialised model whose vocabulary is the sorted set of characters in text. */
   static create(text: string, config: Partial<Omit<CharLMConfig, 'vocab_size'>> = {}, seed = 1): LanguageModel {
-    const vocab = Vocab.fromText(text);
+    return LanguageModel.withVocab(Vocab.fromText(text), config, seed);
+  }
+
+  /** A freshly initialised model over a given vocabulary (e.g. a streamed corpus's, src/node/corpus.ts). */
+  static withVocab(vocab: Vocab, config: Partial<Omit<CharLMConfig, 'vocab_size'>> = {}, seed = 1): LanguageModel {
     return new LanguageModel(new CharLM({ ...config, vocab_size: vocab.size }).init(new Rng(seed)), vocab);
   }
 

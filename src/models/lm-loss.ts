@@ -1,5 +1,6 @@
 // Loss of a token sequence under the model, forward only.
 import type { CharLM } from './char-lm.js';
+import type { TokenIds } from '../data/token-ids.js';
 
 /**
  * The reference definition (charlm.py text_loss): mean cross-entropy (nats) of
@@ -24,7 +25,7 @@ export function sequenceLoss(model: CharLM, ids: Int32Array, chunk = 2048): { lo
  * chunks of T steps. Much faster than sequenceLoss for big models, and close to it:
  * only the first few characters of each stream lack context.
  */
-export function streamLoss(model: CharLM, ids: Int32Array, B: number, T: number): number {
+export function streamLoss(model: CharLM, ids: TokenIds, B: number, T: number): number {
   B = Math.max(1, Math.min(B, Math.floor((ids.length - 1) / T)));
   const len = Math.floor((ids.length - 1) / B);
   if (len < 1) return NaN;

@@ -78,24 +78,35 @@ function fileType(st: Stats): string {
 }
 
 /**
- * The bytes of a regular file. What is not one is refused before reading, from fstat
- * on the opened file: a directory, and a FIFO, socket or device, whose reads could block
- * forever or never end (opened non-blocking, so even opening a FIFO without a writer
- * returns at once).
+ * A regular file opened for reading, and its size. What is not one is refused before
+ * reading, from fstat on the opened file: a directory, and a FIFO, socket or device,
+ * whose reads could block forever or never end (opened non-blocking, so even opening a
+ * FIFO without a writer returns at once).
  */
-async function readUserFile(path: string, what: string): Promise<Uint8Array> {
+export async function openUserFile(path: string, what: string): Promise<{ fh: FileHandle; size: number }> {
   let fh: FileHandle | undefined;
   try {
     fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
     const st = await fh.stat();
     if (st.isDirectory()) throw new UserError(`${path}: is a directory, not a ${what}`);
     if (!st.isFile()) throw new UserError(`${path}: is a ${fileType(st)}, not a regular file (rnnkit reads a ${what} whole: save it to a file first)`);
+    return { fh, size: st.size };
+  } catch (err) {
+    await fh?.close().catch(() => {});
+    throw err instanceof UserError ? err : readError(path, err, what);
+  }
+}
+
+/** The bytes of a regular file (openUserFile's checks). */
+async function readUserFile(path: string, what: string): Promise<Uint8Array> {
+  const { fh } = await openUserFile(path, what);
+  try {
     const buf = await fh.readFile();
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (err) {
-    throw err instanceof UserError ? err : readError(path, err, what);
+    throw readError(path, err, what);
   } finally {
-    await fh?.close().catch(() => {});
+    await fh.close().catch(() => {});
   }
 }
 
@@ -130,15 +141,24 @@ function lineOf(b: Uint8Array, offset: number): number {
  */
 export function decodeText(bytes: Uint8Array, source: string): string {
   const nul = bytes.indexOf(0);
-  if (nul >= 0) throw new UserError(`${source}: NUL byte at line ${lineOf(bytes, nul)} (byte offset ${nul}): not a text file (binary, or UTF-16? rnnkit reads UTF-8)`);
+  if (nul >= 0) throw nulByteError(source, lineOf(bytes, nul), nul);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
     const at = firstInvalidUtf8(bytes);
-    throw new UserError(`${source}: not valid UTF-8 at line ${lineOf(bytes, at)} (byte offset ${at}, 0x${bytes[at]!.toString(16).padStart(2, '0')}); rnnkit reads UTF-8 text (convert it first, e.g. iconv -f latin1 -t utf-8)`);
+    throw invalidUtf8Error(source, lineOf(bytes, at), at, bytes[at]!);
   }
   return text.replace(/\r\n/g, '\n');
+}
+
+/** decodeText's errors (the streaming reader, src/node/corpus.ts, raises the same). */
+export function nulByteError(source: string, line: number, offset: number): UserError {
+  return new UserError(`${source}: NUL byte at line ${line} (byte offset ${offset}): not a text file (binary, or UTF-16? rnnkit reads UTF-8)`);
+}
+
+export function invalidUtf8Error(source: string, line: number, offset: number, byte: number): UserError {
+  return new UserError(`${source}: not valid UTF-8 at line ${line} (byte offset ${offset}, 0x${byte.toString(16).padStart(2, '0')}); rnnkit reads UTF-8 text (convert it first, e.g. iconv -f latin1 -t utf-8)`);
 }
 
 /** Read a UTF-8 text file (training/eval corpus, labelled examples) as decodeText does; empty is an error. */

@@ -9,20 +9,25 @@ import { UserError } from '../core/errors.js';
 import { DEFAULT_TRAIN, Trainer, type TrainerMeta } from './trainer.js';
 import { splitText } from './train-text.js';
 import { faultStateProblem } from './faults.js';
+import type { TokenIds } from '../data/token-ids.js';
 
-/** The text a run trained on: enough to tell whether a resumed run got the same one. */
-export interface TextInfo { name: string; chars: number; hash: string }
+/**
+ * The text a run trained on: enough to tell whether a resumed run got the same one.
+ * valChars: validation reads only the first valChars characters of the validation split
+ * (absent: all of it), so a resumed run validates on the same characters.
+ */
+export interface TextInfo { name: string; chars: number; hash: string; valChars?: number }
 
 export interface RunMeta { trainer: TrainerMeta; text: TextInfo }
 
-/** FNV-1a over the token ids. */
-export function fingerprint(ids: Int32Array): string {
+/** FNV-1a over the token ids (the same hash for the same values in any array type). */
+export function fingerprint(ids: TokenIds): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < ids.length; i++) h = Math.imul(h ^ ids[i]!, 0x01000193);
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
-export function textInfo(name: string, ids: Int32Array): TextInfo {
+export function textInfo(name: string, ids: TokenIds): TextInfo {
   return { name, chars: ids.length, hash: fingerprint(ids) };
 }
 
@@ -59,6 +64,7 @@ function runMetaProblem(m: unknown): string | null {
   if (!isObject(m) || !isObject(m['trainer']) || !isObject(m['text'])) return 'not an object with trainer and text';
   const t = m['trainer'], text = m['text'], c = t['config'];
   if (typeof text['name'] !== 'string' || !isInt(text['chars'], 0, 2 ** 40) || typeof text['hash'] !== 'string') return 'text is not {name, chars, hash}';
+  if (text['valChars'] !== undefined && !isInt(text['valChars'], 0, text['chars'])) return 'text.valChars is not an integer up to text.chars';
   for (const k of ['step', 'epoch', 'chunk', 'optimizerSteps']) if (!isInt(t[k], 0, Number.MAX_SAFE_INTEGER)) return `trainer.${k} is not a non-negative integer`;
   if (typeof t['lr'] !== 'number' || !(t['lr'] >= 0 && Number.isFinite(t['lr']))) return 'trainer.lr is not a finite non-negative number';
   if (t['bestVal'] !== null && !(typeof t['bestVal'] === 'number' && Number.isFinite(t['bestVal']))) return 'trainer.bestVal is not a number or null';
@@ -82,7 +88,7 @@ function runMetaProblem(m: unknown): string | null {
  * A trainer that continues the run saved in ck on ids (the whole text, encoded with the
  * checkpoint's vocabulary), after checking that ids is the text it was trained on.
  */
-export function resumeTrainer(model: CharLM, ck: Pick<DecodedCheckpoint, 'extra'>, meta: RunMeta, ids: Int32Array, textName: string): Trainer<CharLM> {
+export function resumeTrainer(model: CharLM, ck: Pick<DecodedCheckpoint, 'extra'>, meta: RunMeta, ids: TokenIds, textName: string): Trainer<CharLM> {
   const info = textInfo(textName, ids);
   if (info.chars !== meta.text.chars || info.hash !== meta.text.hash) {
     throw new UserError(`${textName}: not the text this checkpoint was trained on (${meta.text.name}, ${meta.text.chars} characters)`);

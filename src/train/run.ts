@@ -6,6 +6,7 @@
 import type { Trainer, StepResult } from './trainer.js';
 import type { CharLM } from '../models/char-lm.js';
 import type { Vocab } from '../data/vocab.js';
+import type { TokenIds } from '../data/token-ids.js';
 import { streamLoss } from '../models/lm-loss.js';
 import { generate, nonFiniteError } from '../models/sample.js';
 import { Rng } from '../core/rng.js';
@@ -39,7 +40,7 @@ export type StopReason = 'steps' | 'time' | 'stopped';
 
 const tick = () => new Promise<void>((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 
-export async function runTraining(t: Trainer<CharLM>, valIds: Int32Array, vocab: Vocab, opts: RunOptions, hooks: RunHooks = {}): Promise<StopReason> {
+export async function runTraining(t: Trainer<CharLM>, valIds: TokenIds, vocab: Vocab, opts: RunOptions, hooks: RunHooks = {}): Promise<StopReason> {
   const start = Date.now();
   let sum = 0, n = 0;
   while (t.step < opts.steps) {
@@ -58,11 +59,11 @@ export async function runTraining(t: Trainer<CharLM>, valIds: Int32Array, vocab:
   return 'steps';
 }
 
-function evaluate(t: Trainer<CharLM>, valIds: Int32Array, vocab: Vocab, opts: RunOptions, trainLoss: number): EvalReport {
+function evaluate(t: Trainer<CharLM>, valIds: TokenIds, vocab: Vocab, opts: RunOptions, trainLoss: number): EvalReport {
   return validateDuringTraining(`at step ${t.step}`, () => evaluateNow(t, valIds, vocab, opts, trainLoss));
 }
 
-function evaluateNow(t: Trainer<CharLM>, valIds: Int32Array, vocab: Vocab, opts: RunOptions, trainLoss: number): EvalReport {
+function evaluateNow(t: Trainer<CharLM>, valIds: TokenIds, vocab: Vocab, opts: RunOptions, trainLoss: number): EvalReport {
   const valLoss = valIds.length > 1 ? streamLoss(t.model, valIds, t.cfg.batch, t.cfg.seq) : NaN;
   if (valIds.length > 1 && !Number.isFinite(valLoss)) throw nonFiniteError('on the validation text');
   const best = valLoss < t.bestVal;

@@ -29,6 +29,7 @@ import type { ParamSet } from '../core/params.js';
 import { Rng, type RngState } from '../core/rng.js';
 import { UserError } from '../core/errors.js';
 import { StreamBatches } from '../data/batches.js';
+import type { TokenIds } from '../data/token-ids.js';
 import type { TensorEntry } from '../io/safetensors.js';
 import type { Optimizer } from './optim.js';
 import { DEFAULT_UPDATE, NonFiniteError, Updater, f32, restoreTensor, type UpdateConfig } from './update.js';
@@ -103,7 +104,7 @@ export class Trainer<M extends StreamModel = StreamModel> {
   private inputs: Int32Array;
   private targets: Int32Array;
 
-  constructor(readonly model: M, trainIds: Int32Array, cfg: Partial<TrainConfig> = {}) {
+  constructor(readonly model: M, trainIds: TokenIds, cfg: Partial<TrainConfig> = {}) {
     this.cfg = { ...DEFAULT_TRAIN, ...cfg };
     const c = this.cfg;
     for (const k of ['batch', 'seq'] as const) {
