@@ -92,11 +92,15 @@ async function trainCommand(argv: string[]): Promise<number> {
   const resume = f.str('resume');
   if (resume) checkResumable(f, [...FIXED_ON_RESUME, ...MODEL_FLAGS]);
   const all = await readLabelled(file!);
-  const print = (name: string, items: Labelled[]) => ({ name, examples: items.length, hash: fingerprint(items.map((e) => `${e.label}\t${e.text}`)) });
+  // hashed character by character: no string per example is kept
+  const print = (name: string, items: Labelled[]) => ({ name, examples: items.length, hash: fingerprint((function* () { for (const e of items) yield `${e.label}\t${e.text}`; })()) });
   const data = print(basename(file!), all);
   let bundle: ClassifierBundle, state: RunState | null = null, tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   const seed = f.num('seed');
   let fraction = f.num('val-fraction');
+  // the held-out split follows from the seed (fraction is settled before the first call); computed once: a million examples take seconds
+  const held = new Map<number, { train: Labelled[]; val: Labelled[] }>();
+  const heldOut = (s: number) => held.get(s) ?? held.set(s, holdOut(all, fraction, new Rng(s * 31 + 7))).get(s)!;
   if (resume) {
     const r = await loadResume(resume, 'classifier', 'classify train', data, file!);
     ({ classifier: bundle } = r.loaded);
@@ -104,8 +108,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     fraction = state.valFraction ?? fraction; // --val-fraction cannot change on resume: the run's split
   } else {
     const tokenizer: Tokenizer = { units: f.choice<Units>('units'), lowercase: f.bool('lowercase') };
-    const split = f.given('val') ? { train: all } : holdOut(all, fraction, new Rng(seed * 31 + 7));
-    const { vocab, labels } = textVocabulary(split.train, tokenizer, f.num('min-count'));
+    const { vocab, labels } = textVocabulary(f.given('val') ? all : heldOut(seed).train, tokenizer, f.num('min-count'));
     const model = new Classifier({
       input: 'tokens', vocab_size: vocab.size, embedding_size: f.num('embedding'), cell: f.choice<CellType>('cell'),
       hidden_size: f.num('hidden'), num_layers: f.num('layers'), bidirectional: f.bool('bidirectional'),
@@ -114,7 +117,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     bundle = { model, labels, vocab, tokenizer };
   }
   const meta = state?.trainer ?? null, cfg = meta?.config ?? exampleTrainConfig(f);
-  const split = f.given('val') ? { train: all, val: await readLabelled(f.str('val')!) } : holdOut(all, fraction, new Rng(cfg.seed! * 31 + 7));
+  const split = f.given('val') ? { train: all, val: await readLabelled(f.str('val')!) } : heldOut(cfg.seed!);
   if (split.val.length === 0) throw new UserError(`${file}: too few examples to hold out a validation set; pass --val FILE`);
   const val = print(f.str('val') ?? `${basename(file!)} (held out)`, split.val);
   if (state) checkValidationData(state, val);

@@ -2,7 +2,7 @@
 import { decodeText } from '../node/files.js';
 
 /** FNV-1a over strings: tells a resumed run whether it got the same data. */
-export function fingerprint(items: readonly string[]): string {
+export function fingerprint(items: Iterable<string>): string {
   let h = 0x811c9dc5;
   for (const s of items) {
     for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);

@@ -56,14 +56,17 @@ export class TokenVocab {
     return this.index.get(tok);
   }
 
-  /** Ids of tokens; unknown ones become <unk> when the vocabulary has it, else an error naming them. */
-  encode(tokens: readonly string[], what = 'input'): Int32Array {
-    const unk = this.index.get(UNK), out = new Int32Array(tokens.length);
+  /**
+   * Ids of tokens, in out from index at on (default: a new array); unknown ones become
+   * <unk> when the vocabulary has it, else an error naming them.
+   */
+  encode(tokens: readonly string[], what = 'input', out: Int32Array = new Int32Array(tokens.length), at = 0): Int32Array {
+    const unk = this.index.get(UNK);
     let missing: Set<string> | null = null;
     tokens.forEach((tok, i) => {
       const id = this.index.get(tok) ?? unk;
       if (id === undefined) (missing ??= new Set()).add(tok);
-      else out[i] = id;
+      else out[at + i] = id;
     });
     if (missing) {
       const list = [...missing as Set<string>].slice(0, 10).map((t) => JSON.stringify(t)).join(' ');

@@ -52,11 +52,14 @@ export async function readCorpus(path: string, o: CorpusOptions = {}): Promise<C
     let pos = 0, changed = false;
     await decodeFile(fh, path, buf, cps, (n) => {
       if (changed || pos + n > count) { changed = true; return; }
-      for (let k = 0; k < n; k++) {
+      let bad = 0;
+      for (let k = 0, p = pos; k < n; k++, p++) {
         const id = index[cps[k]!]! - 1;
-        if (id < 0) { changed = true; return; }
-        ids[pos++] = id;
+        bad |= id;
+        ids[p] = id;
       }
+      pos += n;
+      if (bad < 0) changed = true; // a character pass 1 did not see
     }, o.onProgress && ((done) => o.onProgress!('encoding', done, size)));
     if (changed || pos !== count) throw new UserError(`${path}: the file changed while it was read; try again once nothing writes to it`);
     return { vocab, ids, bytes: size };

@@ -12,7 +12,8 @@ import { classificationMetrics, type ClassificationMetrics } from '../metrics/cl
 
 /** Labels sorted by code point; the vocabulary from the training texts (<unk> first). */
 export function textVocabulary(train: readonly Labelled[], tokenizer: Tokenizer, minCount: number): { vocab: TokenVocab; labels: string[] } {
-  const vocab = TokenVocab.build(train.map((e) => tokenize(e.text, tokenizer)), [UNK], minCount);
+  // one text's tokens at a time: all of them at once would cost far more than the vocabulary
+  const vocab = TokenVocab.build((function* () { for (const e of train) yield tokenize(e.text, tokenizer); })(), [UNK], minCount);
   const labels = [...new Set(train.map((e) => e.label))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   if (labels.length < 2) throw new UserError(`the training data has ${labels.length} label(s); a classifier needs at least 2`);
   return { vocab, labels };
@@ -20,19 +21,40 @@ export function textVocabulary(train: readonly Labelled[], tokenizer: Tokenizer,
 
 /** Token ids of a text (unknown tokens become <unk>; a text with no tokens is an error). */
 export function encodeText(b: ClassifierBundle, text: string, what: string): Int32Array {
-  const toks = tokenize(text, b.tokenizer!);
-  if (toks.length === 0) throw new UserError(`${what}: the text has no tokens`);
-  return b.vocab!.encode(toks, what);
+  return b.vocab!.encode(tokensOf(b, text, what), what);
 }
 
-/** Examples of labelled text for a bundle; a label the model does not know is an error naming it. */
+function tokensOf(b: ClassifierBundle, text: string, what: string): string[] {
+  const toks = tokenize(text, b.tokenizer!);
+  if (toks.length === 0) throw new UserError(`${what}: the text has no tokens`);
+  return toks;
+}
+
+/**
+ * Examples of labelled text for a bundle; a label the model does not know is an error
+ * naming it. Every example's ids are a view of one buffer: a million small arrays would
+ * take about twice the memory.
+ */
 export function textExamples(b: ClassifierBundle, items: readonly Labelled[], what: string): ClassifierExample[] {
-  const index = new Map(b.labels.map((l, i) => [l, i]));
-  return items.map((e) => {
+  const index = new Map(b.labels.map((l, i) => [l, i])), n = items.length;
+  const labels = new Int32Array(n), ends = new Float64Array(n);
+  let ids: Int32Array = new Int32Array(Math.max(64, 8 * n)), end = 0;
+  items.forEach((e, i) => {
     const label = index.get(e.label);
     if (label === undefined) throw new UserError(`${what}:${e.line}: label '${e.label}' is not one of the model's labels (${b.labels.join(', ')})`);
-    return { seq: encodeText(b, e.text, `${what}:${e.line}`), label };
+    const toks = tokensOf(b, e.text, `${what}:${e.line}`);
+    if (end + toks.length > ids.length) ids = grown(ids, end, end + toks.length);
+    b.vocab!.encode(toks, `${what}:${e.line}`, ids, end);
+    end += toks.length; ends[i] = end; labels[i] = label;
   });
+  if (ids.length > end) ids = ids.slice(0, end);
+  return Array.from(items, (_, i) => ({ seq: ids.subarray(i ? ends[i - 1]! : 0, ends[i]!), label: labels[i]! }));
+}
+
+function grown(a: Int32Array, used: number, need: number): Int32Array {
+  const b = new Int32Array(Math.max(2 * a.length, need));
+  b.set(a.subarray(0, used));
+  return b;
 }
 
 /** The training adapter of a classifier. */

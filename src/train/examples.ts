@@ -59,6 +59,7 @@ export class ExampleTrainer<E> {
   /** Numerical faults: set faults.setPolicy({ onFault: 'skip', spike }) to skip faulty steps (default: stop the run). */
   readonly faults = new FaultGuard();
   private plan: number[][];
+  private lengths: Int32Array; // lengthOf each example, once (the sorts would call it millions of times)
 
   constructor(readonly model: ExampleModel<E>, readonly examples: readonly E[], readonly lengthOf: (e: E) => number, cfg: Partial<ExampleTrainConfig> = {}) {
     this.cfg = { ...DEFAULT_EXAMPLE_TRAIN, ...cfg };
@@ -68,6 +69,7 @@ export class ExampleTrainer<E> {
     if (examples.length === 0) throw new UserError('no training examples');
     this.updater = new Updater(model.params, c);
     this.rng = new Rng(c.seed ^ 0x5eed);
+    this.lengths = Int32Array.from(examples, lengthOf);
     this.plan = this.batchesOf(0);
   }
 
@@ -87,11 +89,11 @@ export class ExampleTrainer<E> {
   /** The batches of an epoch: index lists into examples. */
   batchesOf(epoch: number): number[][] {
     const n = this.examples.length, B = this.cfg.batch, rng = new Rng((this.cfg.seed * 1000003 + epoch * 7919) >>> 0);
-    const order = shuffled(n, rng), batches: number[][] = [];
+    const order = shuffled(n, rng), batches: number[][] = [], lengths = this.lengths;
     const window = this.cfg.bucket ? B * BUCKET_WINDOW : n;
     for (let w = 0; w < n; w += window) {
       const part = order.slice(w, w + window);
-      if (this.cfg.bucket) part.sort((a, b) => this.lengthOf(this.examples[a]!) - this.lengthOf(this.examples[b]!) || a - b);
+      if (this.cfg.bucket) part.sort((a, b) => lengths[a]! - lengths[b]! || a - b);
       for (let s = 0; s < part.length; s += B) batches.push(part.slice(s, s + B));
     }
     if (this.cfg.bucket) {
