@@ -16,7 +16,7 @@
 // is killed and reported as "> cap" (its recipe needs ~17 bytes per character).
 // The corpora are deterministic (seeded) and go to a temp directory, removed at the end
 // unless --keep.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,7 +144,9 @@ const torch = o['no-torch'] ? null : (() => {
   const t = torchPython();
   const python = o.python ?? t.python;
   if (!existsSync(python)) { log(`no PyTorch at ${python} (npm run bench:setup, or --python); measuring rnnkit only`); return null; }
-  return { python, env: { ...t.env, OMP_NUM_THREADS: '2' } };
+  const env = { ...t.env, OMP_NUM_THREADS: '2' };
+  const version = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { env, encoding: 'utf8' }).stdout.trim();
+  return { python, env, version };
 })();
 const TORCH_SCRIPT = join(ROOT, 'scripts', 'corpus_scale_torch.py');
 const LM = ['--layers', '2', '--hidden', '256', '--embedding', '64', '--batch', '32', '--seq', '64', '--steps', '1', '--log-every', '1', '--sample-length', '0'];
@@ -175,7 +177,7 @@ try {
 
 const m = machine();
 process.stdout.write([
-  `${m.cpu}, ${m.cores} cores, ${m.memory_gb} GB, Node ${m.node}${torch ? `; PyTorch: ${torch.python === join(ROOT, '.venv-torch', 'bin', 'python') ? '.venv-torch' : 'given --python'}, 2 threads` : ''}; best of ${runs} runs`,
+  `${m.cpu}, ${m.cores} cores, ${m.memory_gb} GB, load average ${m.loadavg_start.join(' ')} at the end; Node ${m.node}${torch ? `; PyTorch ${torch.version} (${torch.python === join(ROOT, '.venv-torch', 'bin', 'python') ? '.venv-torch' : torch.python}), 2 threads` : ''}; best of ${runs} runs`,
   '',
   ...markdownTable(['corpus', 'rnnkit peak RSS (MB)', 'PyTorch peak RSS (MB)', 'rnnkit s to first step', 'PyTorch s to first step'], rows),
   '',

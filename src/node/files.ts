@@ -145,8 +145,10 @@ export function decodeText(bytes: Uint8Array, source: string): string {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
+  } catch (err) {
     const at = firstInvalidUtf8(bytes);
+    // valid UTF-8 that does not decode: more characters than a JS string holds (2^29 - 24)
+    if (at < 0) throw new UserError(`${source}: too large to read as one text (${bytes.length.toLocaleString('en')} bytes); only rnnkit train streams a file this big`, { cause: err });
     throw invalidUtf8Error(source, lineOf(bytes, at), at, bytes[at]!);
   }
   return text.replace(/\r\n/g, '\n');
