@@ -63,11 +63,11 @@ export const TRAIN_HELP = `Usage: rnnkit train <text-file> [options]
 
 Trains a character-level language model on a UTF-8 text file. The text is split
 90/5/5 in order into train/validation/test; the vocabulary is every character of
-the file. The file is read in chunks, never whole: memory is the model plus 1, 2
-or 4 bytes per character (by vocabulary size), so it may be larger than memory
-would hold as text. B streams of the training text advance k1 steps per update, carrying
-each stream's hidden state forward; each update backpropagates through the last
-k2 steps (truncated BPTT(k1, k2); docs/training.md).
+the file. The file is read in chunks, never as one string: memory is the model
+plus 1, 2 or 4 bytes per character (by vocabulary size). B streams of the
+training text advance k1 steps per update, carrying each stream's hidden state
+forward; each update backpropagates through the last k2 steps (truncated
+BPTT(k1, k2); docs/training.md).
 
 ${flagHelp(FLAGS)}
 Ctrl-C stops after the current step and writes DIR/latest.safetensors.
