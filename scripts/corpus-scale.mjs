@@ -162,7 +162,7 @@ try {
     const ours = await best(`rnnkit train ${s}`, () => measure(process.execPath, [o.cli, 'train', path, ...LM, '--out', join(dir, 'ck')], /^step 1\/1 \|/));
     const theirs = torch ? await best(`pytorch ${s}`, () => measure(torch.python, [TORCH_SCRIPT, 'text', path], /^step 1$/, { env: torch.env, capKbLimit: capKb })) : null;
     rows.push([`text ${s} (${bytes.toLocaleString('en')} bytes)`, cell(ours), theirs ? cell(theirs) : '-', secs(ours), theirs ? secs(theirs) : '-']);
-    rmSync(path);
+    if (!o.keep) rmSync(path); // a 1 GB file need not wait for the end
   }
   if (tsvLines > 0) {
     const path = join(dir, 'labelled.tsv'), bytes = generateTsv(path, tsvLines, 2);

@@ -2,6 +2,7 @@
 // smallest unsigned type that holds the vocabulary (1, 2 or 4 bytes each). Int32Array
 // (what Vocab.encode returns) is accepted everywhere too.
 import { unknownCharsError, type Vocab } from './vocab.js';
+
 export type TokenIds = Uint8Array | Uint16Array | Uint32Array | Int32Array;
 
 /** The largest number of ids one array can hold (V8's typed-array length limit). */
@@ -11,7 +12,6 @@ export const MAX_TOKEN_IDS = 2 ** 32;
 export function tokenIdArray(vocabSize: number, length: number): Uint8Array | Uint16Array | Uint32Array {
   return vocabSize <= 256 ? new Uint8Array(length) : vocabSize <= 65536 ? new Uint16Array(length) : new Uint32Array(length);
 }
-
 
 /**
  * ids of characters of vocabulary `from`, as ids of vocabulary `to` (in place when the
