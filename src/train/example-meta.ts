@@ -6,6 +6,7 @@ import { UserError } from '../core/errors.js';
 import { OPTIMIZERS } from './optim.js';
 import { DEFAULT_EXAMPLE_TRAIN, type ExampleTrainConfig, type ExampleTrainerMeta } from './examples.js';
 import { faultStateProblem } from './faults.js';
+import { isInt, isNum, isObject, parseTrainMeta, rngProblem } from './meta-checks.js';
 
 /** A data file's identity, so --resume refuses other data. */
 export interface DataPrint { name: string; examples: number; hash: string }
@@ -23,9 +24,6 @@ export interface RunState {
 // Bounds on what a checkpoint may ask for: a batch is an array of this many indices.
 const MAX_BATCH = 1 << 20, MAX_COUNT = 2 ** 40;
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-const isInt = (x: unknown, lo: number, hi: number): x is number => Number.isSafeInteger(x) && (x as number) >= lo && (x as number) <= hi;
-const isNum = (x: unknown, lo: number, hi: number): x is number => typeof x === 'number' && Number.isFinite(x) && x >= lo && x <= hi;
 
 function printProblem(p: unknown, what: string): string | null {
   if (!isObject(p) || typeof p['name'] !== 'string' || p['name'].length > 4096 || !isInt(p['examples'], 0, MAX_COUNT) ||
@@ -59,9 +57,8 @@ function trainerProblem(t: unknown): string | null {
   if (why) return why;
   for (const k of ['epoch', 'pos', 'step', 'optimizerSteps']) if (!isInt(t[k], 0, Number.MAX_SAFE_INTEGER)) return `trainer.${k} is not a non-negative integer`;
   if (!isNum(t['lr'], 0, Infinity)) return 'trainer.lr is not a finite non-negative number';
-  const rng = t['rng'];
-  if (!isObject(rng) || !Array.isArray(rng['s']) || rng['s'].length !== 4 || !rng['s'].every((v) => isInt(v, 0, 2 ** 32 - 1))) return 'trainer.rng.s is not four 32-bit integers';
-  if (rng['spare'] !== null && !isNum(rng['spare'], -Infinity, Infinity)) return 'trainer.rng.spare is not a number or null';
+  const rng = rngProblem(t['rng'], 'trainer.rng');
+  if (rng) return rng;
   if (t['best'] !== null && !isNum(t['best'], -Infinity, Infinity)) return 'trainer.best is not a number or null';
   if (!isInt(t['bestEpoch'], 0, t['epoch'] as number)) return 'trainer.bestEpoch is not an integer from 0 to trainer.epoch';
   if (!isInt(t['sinceBest'], 0, MAX_COUNT)) return 'trainer.sinceBest is not a non-negative integer';
@@ -84,15 +81,7 @@ export function runStateProblem(m: unknown): string | null {
  */
 export function parseRunState(raw: string | undefined, source: string): RunState {
   if (!raw) throw new UserError(`${source}: checkpoint has no training state to resume (it holds only model weights)`);
-  let m: unknown;
-  try {
-    m = JSON.parse(raw);
-  } catch {
-    throw new UserError(`${source}: the checkpoint's training state ('train' metadata) is not valid JSON`);
-  }
-  const why = runStateProblem(m);
-  if (why) throw new UserError(`${source}: the checkpoint's training state ('train' metadata) is not a valid run: ${why}`);
-  const s = m as RunState, t = s.trainer;
+  const s = parseTrainMeta(raw, source, runStateProblem) as RunState, t = s.trainer;
   const config = Object.fromEntries(Object.keys(DEFAULT_EXAMPLE_TRAIN).map((k) => [k, t.config[k as keyof ExampleTrainConfig]])) as unknown as ExampleTrainConfig;
   const print = (p: DataPrint): DataPrint => ({ name: p.name, examples: p.examples, hash: p.hash });
   return {

@@ -9,6 +9,7 @@ import { UserError } from '../core/errors.js';
 import { DEFAULT_TRAIN, Trainer, type TrainerMeta } from './trainer.js';
 import { splitText } from './train-text.js';
 import { faultStateProblem } from './faults.js';
+import { isInt, isObject, parseTrainMeta, rngProblem } from './meta-checks.js';
 import type { TokenIds } from '../data/token-ids.js';
 
 /**
@@ -42,22 +43,12 @@ export function encodeRun(lm: LanguageModel, trainer: Trainer<CharLM>, text: Tex
 export function runMeta(ck: Pick<DecodedCheckpoint, 'metadata'>, source: string): RunMeta | null {
   const raw = ck.metadata['train'];
   if (!raw) return null;
-  let meta: unknown;
-  try {
-    meta = JSON.parse(raw);
-  } catch {
-    throw new UserError(`${source}: the checkpoint's training state ('train' metadata) is not valid JSON`);
-  }
-  const why = runMetaProblem(meta);
-  if (why) throw new UserError(`${source}: the checkpoint's training state ('train' metadata) is not a valid run: ${why}`);
-  return meta as RunMeta;
+  return parseTrainMeta(raw, source, runMetaProblem) as RunMeta;
 }
 
 // Bounds on what a run checkpoint may ask the trainer to allocate (B x max(k1, k2) ids).
 const MAX_STREAMS = 1 << 16, MAX_STEPS = 1 << 16, MAX_WINDOW = 1 << 26;
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-const isInt = (x: unknown, lo: number, hi: number): x is number => Number.isSafeInteger(x) && (x as number) >= lo && (x as number) <= hi;
 
 /** What is wrong with a parsed 'train' metadata object, or null: checked before the trainer allocates from it. */
 function runMetaProblem(m: unknown): string | null {
@@ -68,9 +59,8 @@ function runMetaProblem(m: unknown): string | null {
   for (const k of ['step', 'epoch', 'chunk', 'optimizerSteps']) if (!isInt(t[k], 0, Number.MAX_SAFE_INTEGER)) return `trainer.${k} is not a non-negative integer`;
   if (typeof t['lr'] !== 'number' || !(t['lr'] >= 0 && Number.isFinite(t['lr']))) return 'trainer.lr is not a finite non-negative number';
   if (t['bestVal'] !== null && !(typeof t['bestVal'] === 'number' && Number.isFinite(t['bestVal']))) return 'trainer.bestVal is not a number or null';
-  const rng = t['rng'];
-  if (!isObject(rng) || !Array.isArray(rng['s']) || rng['s'].length !== 4 || !rng['s'].every((v) => isInt(v, 0, 2 ** 32 - 1))) return 'trainer.rng.s is not four 32-bit integers';
-  if (rng['spare'] !== null && !(typeof rng['spare'] === 'number' && Number.isFinite(rng['spare']))) return 'trainer.rng.spare is not a number or null';
+  const rng = rngProblem(t['rng'], 'trainer.rng');
+  if (rng) return rng;
   const faults = faultStateProblem(t['faults']);
   if (faults) return `trainer.${faults}`;
   if (!isObject(c)) return 'trainer.config is not an object';
