@@ -79,3 +79,25 @@ test('bad toolbox options are one-line errors', async () => {
   const results = await Promise.all(cases.map(([args]) => run(['train', 't.txt', ...TINY, '--out', 'bad', ...args])));
   results.forEach((r, i) => assertUserError(r, cases[i]![1]));
 });
+
+test('--log-csv on --resume continues the run\'s log: rows past the checkpoint (from a killed run) and a torn line are dropped, so every update appears once', async () => {
+  const a = await run(['train', 't.txt', ...TINY, '--steps', '4', '--eval-every', '4', '--out', 'o9', '--log-csv', 'log9.csv', '--quiet']);
+  assert.equal(a.code, 0, a.stderr);
+  const path = join(dir, 'log9.csv');
+  const first = await readFile(path, 'utf8');
+  // what a run killed after its checkpoint at step 4 leaves: two more rows and half a line
+  await writeFile(path, first + '5,4.1,0.3,0,0.002,0,100\n6,4.0,0.3,0,0.002,0,100\n7,3.9');
+  const b = await run(['train', 't.txt', '--steps', '8', '--eval-every', '4', '--resume', 'o9/latest.safetensors', '--log-csv', 'log9.csv', '--quiet']);
+  assert.equal(b.code, 0, b.stderr);
+  const text = await readFile(path, 'utf8');
+  assert.ok(text.startsWith(first), 'the rows up to the checkpoint are kept as they were');
+  const lines = text.trim().split('\n');
+  assert.equal(lines.filter((l) => l.startsWith('step,')).length, 1, 'one header');
+  assert.deepEqual(lines.slice(1).map((l) => Number(l.split(',')[0])), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.ok(lines.slice(1).every((l) => l.split(',').length === 7), 'every row complete');
+  // a file that is not such a log is not appended to
+  await writeFile(join(dir, 'other.csv'), 'name,value\n');
+  const c = await run(['train', 't.txt', '--steps', '12', '--resume', 'o9/latest.safetensors', '--log-csv', 'other.csv']);
+  assertUserError(c, /--log-csv other\.csv: not a log of rnnkit train/);
+  assert.equal(await readFile(join(dir, 'other.csv'), 'utf8'), 'name,value\n');
+});

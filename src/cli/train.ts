@@ -17,7 +17,8 @@ import { encodeRun, fingerprint, resumeTrainer, runMeta, type TextInfo } from '.
 import { recode, type TokenIds } from '../data/token-ids.js';
 import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
 import { INITIAL_STATES, isReferenceConfig, type CharLM, type InitialState } from '../models/char-lm.js';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { writeFileAtomic } from '../node/files.js';
 import { runTraining, type EvalReport } from '../train/run.js';
 import { splitText } from '../train/train-text.js';
 import { getBackend } from '../backend/registry.js';
@@ -141,7 +142,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const steps = f.set('steps') ? f.num('steps') : Math.max(1, Math.round(f.num('epochs') * trainer.batches.chunksPerEpoch));
   if (resume && trainer.step >= steps) throw new UserError(`${resume}: already at step ${trainer.step}; pass a larger --steps or --epochs to continue`);
 
-  const csv = f.set('log-csv') ? await openLog(f.str('log-csv')!, !!resume) : null;
+  const csv = f.set('log-csv') ? await openLog(f.str('log-csv')!, resume ? trainer.step : null) : null;
   const say = (line: string) => { if (!quiet) progress.log(line); };
   const c = lm.config, cfg = trainer.cfg;
   say(`rnnkit train: ${file} (${ids.length.toLocaleString('en')} chars, vocab ${lm.vocab.size}), ` +
@@ -196,6 +197,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         else if (t.step % logEvery === 0) progress.log(line);
       },
       async onEval(e: EvalReport) {
+        await csv?.flush();
         // best first: killed between the two, latest is the older one and the resumed run redoes both
         if (e.best) await save(best);
         await save(latest);
@@ -211,6 +213,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       },
     });
     if (reason === 'stopped') {
+      await csv?.flush();
       await save(latest);
       say(`interrupted at step ${trainer.step}; saved ${latest}\nresume with: rnnkit train ${file} --resume ${latest}`);
       return 130;
@@ -259,19 +262,43 @@ function describeOptions(c: LanguageModel['config'], t: TrainConfig): string {
   return parts.join(', ');
 }
 
-/** A CSV log, appended to when resuming (the header is written once). */
-async function openLog(path: string, append: boolean): Promise<{ write(line: string): void; close(): Promise<void> }> {
+/**
+ * A CSV log. On --resume it continues the run's file: rows past the checkpoint's step
+ * (logged by the run that was stopped or killed after it) and a torn last line are
+ * dropped first, so every update appears once. flush() is called before each checkpoint,
+ * so the rows up to a checkpoint's step are on disk whenever the checkpoint is.
+ */
+async function openLog(path: string, resumeStep: number | null): Promise<{ write(line: string): void; flush(): Promise<void>; close(): Promise<void> }> {
+  const header = 'step,loss,grad_norm,clipped,lr,fed_back,tokens_per_s\n';
   let fh: FileHandle;
   try {
-    fh = await open(path, append ? 'a' : 'w');
+    if (resumeStep !== null) await trimLog(path, header, resumeStep);
+    fh = await open(path, resumeStep !== null ? 'a' : 'w');
   } catch (e) {
-    throw new UserError(`cannot write --log-csv ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw e instanceof UserError ? e : new UserError(`cannot write --log-csv ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  let buf = (await fh.stat()).size === 0 ? 'step,loss,grad_norm,clipped,lr,fed_back,tokens_per_s\n' : '';
+  let buf = (await fh.stat()).size === 0 ? header : '';
   // buffered, and writes chained: a write per step would cost more than a small model's step
   let pending: Promise<unknown> = Promise.resolve();
+  const flush = async () => { const b = buf; buf = ''; if (b) pending = pending.then(() => fh.write(b)); await pending; };
   return {
     write(line) { buf += line; if (buf.length > 1 << 16) { const b = buf; buf = ''; pending = pending.then(() => fh.write(b)); } },
-    async close() { const b = buf; buf = ''; await pending; if (b) await fh.write(b); await fh.close(); },
+    flush,
+    async close() { await flush(); await fh.close(); },
   };
+}
+
+/** Keeps the header and the complete rows up to `step` of an existing log (atomically); a missing file is left missing. */
+async function trimLog(path: string, header: string, step: number): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (text !== '' && !text.startsWith(header)) throw new UserError(`--log-csv ${path}: not a log of rnnkit train (its first line is not the header), not appending to it`);
+  const rows = text.slice(header.length).split('\n').slice(0, -1); // the part after the last newline is torn
+  const kept = rows.filter((r) => Number(r.slice(0, r.indexOf(','))) <= step);
+  if (kept.length !== rows.length || !text.endsWith('\n')) await writeFileAtomic(path, header + kept.map((r) => r + '\n').join(''));
 }
