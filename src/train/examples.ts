@@ -110,17 +110,7 @@ export class ExampleTrainer<E> {
     this.model.zeroGrad();
     const r = this.model.batchLoss(batch, { train: true, rng: this.rng });
     const { params, grads } = this.model, loss = r.loss / r.count, step = this.step + 1, faults = this.faults;
-    let fault = faults.lossFault(step, loss, params), norm = NaN, clipped = false, lr = this.lr;
-    if (!fault) {
-      this.model.batchBackward();
-      ({ norm, clipped } = this.updater.clip(grads));
-      fault = faults.gradientFault(step, loss, norm, grads);
-    }
-    if (fault) faults.skip(fault); // throws unless skipping; skipped: no update
-    else {
-      lr = this.updater.update(params, grads);
-      faults.applied(step, loss, norm, params);
-    }
+    const { fault, norm, clipped, lr } = faults.update(step, loss, params, grads, this.updater, () => this.model.batchBackward());
     this.step++; this.pos++;
     return { loss, gradNorm: norm, clipped, lr, examples: batch.length, fault };
   }

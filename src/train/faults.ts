@@ -16,6 +16,7 @@ import type { ParamSet, ParamView } from '../core/params.js';
 import { UserError } from '../core/errors.js';
 import { getBackend } from '../backend/registry.js';
 import { NonFiniteOutputError } from '../models/sample.js';
+import type { Updater } from './update.js';
 
 export type FaultMode = 'stop' | 'skip';
 export const FAULT_MODES: readonly FaultMode[] = ['stop', 'skip'];
@@ -133,7 +134,7 @@ export function gradientFault(step: number, loss: number | null, norm: number, g
 }
 
 /**
- * Watches every training step (both trainers own one). The caller runs a step as:
+ * Watches every training step (both trainers own one). A step runs, in update():
  *   lossFault -> backward -> clip -> gradientFault -> update -> applied
  * and, when either check returns a fault, skip(fault) instead of the update.
  */
@@ -170,6 +171,28 @@ export class FaultGuard {
       };
     }
     return null;
+  }
+
+  /**
+   * One checked update, as both trainers run it after their forward pass: backward and
+   * clipping unless the loss is a fault, the optimizer step unless the gradient is; a
+   * fault goes to skip() (which throws unless skipping; a skipped step has no update).
+   * lr: the rate of the update (when skipped, the one it would have used).
+   */
+  update(step: number, loss: number, params: ParamSet, grads: ParamSet, updater: Updater, backward: () => void, site?: () => string):
+    { fault: Fault | null; norm: number; clipped: boolean; lr: number } {
+    let fault = this.lossFault(step, loss, params, site), norm = NaN, clipped = false, lr = updater.lr;
+    if (!fault) {
+      backward();
+      ({ norm, clipped } = updater.clip(grads));
+      fault = this.gradientFault(step, loss, norm, grads);
+    }
+    if (fault) this.skip(fault);
+    else {
+      lr = updater.update(params, grads);
+      this.applied(step, loss, norm, params);
+    }
+    return { fault, norm, clipped, lr };
   }
 
   /** After clipping computed the gradient's norm (before clipping): a norm that is not finite. */

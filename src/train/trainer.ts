@@ -188,19 +188,10 @@ export class Trainer<M extends StreamModel = StreamModel> {
     const loss = r.loss / r.count, step = this.step + 1, faults = this.faults;
     const site = Number.isFinite(loss) || !model.hiddenStates ? undefined // where a non-finite loss came from
       : () => overflowSite(model.config.num_layers, end - win, B, model.config.hidden_size, (l) => model.hiddenStates!(l));
-    let fault = faults.lossFault(step, loss, model.params, site), regularizer = 0, norm = NaN, clipped = false, lr = this.lr;
-    if (!fault) {
-      ({ regularizer } = model.backward(cfg.pascanu > 0 ? { pascanu: cfg.pascanu } : {}));
-      ({ norm, clipped } = this.updater.clip(model.grads));
-      fault = faults.gradientFault(step, loss, norm, model.grads);
-    }
-    if (fault) {
-      faults.skip(fault); // throws unless skipping; skipped: no update, and the carried state is the one before the step
-      copyState(this.before!, this.state);
-    } else {
-      lr = this.updater.update(model.params, model.grads);
-      faults.applied(step, loss, norm, model.params);
-    }
+    let regularizer = 0;
+    const { fault, norm, clipped, lr } = faults.update(step, loss, model.params, model.grads, this.updater,
+      () => { ({ regularizer } = model.backward(cfg.pascanu > 0 ? { pascanu: cfg.pascanu } : {})); }, site);
+    if (fault) copyState(this.before!, this.state); // skipped: the carried state is the one before the step
     this.step++;
     if (++this.chunk === batches.updatesPerEpoch) {
       // streams wrap to their start, where the carried state means nothing
